@@ -1,0 +1,1 @@
+"""The three Switchboard services: intake, workflow and notifier."""

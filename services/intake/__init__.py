@@ -1,0 +1,1 @@
+"""The intake service: the HTTP edge that turns requests into Kafka commands."""

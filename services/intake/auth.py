@@ -1,0 +1,86 @@
+"""API keys: callers present a key; only its SHA-256 is stored, with the caller's role."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader
+
+from shared.mongo import Collection
+from shared.vocabulary import Role
+
+API_KEY_HEADER = "X-API-Key"
+_api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    name: str
+    role: Role
+    customer_id: str | None = None
+
+    def may_see(self, customer_id: str) -> bool:
+        return self.role is not Role.CUSTOMER or self.customer_id == customer_id
+
+
+def hash_key(key: str) -> str:
+    # Keys are 256-bit random tokens, so a fast hash is enough: there is nothing to guess.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeys:
+    def __init__(self, keys: Collection) -> None:
+        self._keys = keys
+
+    async def issue(self, name: str, role: Role, customer_id: str | None = None) -> str:
+        """Create a key and return it; this is the only time the plain key exists."""
+        if (role is Role.CUSTOMER) != (customer_id is not None):
+            raise ValueError("a customer key needs a customer id, and only a customer key")
+        key = f"sb_{secrets.token_urlsafe(32)}"
+        await self._keys.insert_one(
+            {"_id": hash_key(key), "name": name, "role": role.value, "customer_id": customer_id}
+        )
+        return key
+
+    async def caller_for(self, key: str) -> Caller | None:
+        record = await self._keys.find_one({"_id": hash_key(key)})
+        if record is None:
+            return None
+        return Caller(
+            name=record["name"], role=Role(record["role"]), customer_id=record.get("customer_id")
+        )
+
+
+async def authenticate(
+    request: Request, key: Annotated[str | None, Depends(_api_key_header)]
+) -> Caller:
+    keys: ApiKeys = request.app.state.api_keys
+    caller = await keys.caller_for(key) if key else None
+    if caller is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail=f"missing or unknown API key in the {API_KEY_HEADER} header",
+            headers={"WWW-Authenticate": API_KEY_HEADER},
+        )
+    return caller
+
+
+def require(*roles: Role) -> object:
+    """A dependency that admits only callers with one of `roles`."""
+
+    async def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+        if caller.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"this route needs role {allowed}"
+            )
+        return caller
+
+    return Depends(check)
+
+
+AnyCaller = Annotated[Caller, Depends(authenticate)]
+Reporter = Annotated[Caller, require(Role.SYSTEM, Role.AGENT)]
+Agent = Annotated[Caller, require(Role.AGENT)]

@@ -1,0 +1,67 @@
+"""Composition root of the notifier service."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+from faststream import FastStream
+
+from services.notifier.channels.webhook import WebhookChannel
+from services.notifier.deliveries import DeliveryWorker
+from services.notifier.notifications import TicketNotifications
+from services.notifier.settings import NotifierSettings
+from services.notifier.store import CustomerDirectory, NotificationStore
+from services.notifier.subscribers import build_router
+from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
+from shared.mongo import Collections, create_client, ensure_indexes
+from shared.topics import ALL_TOPICS
+from shared.vocabulary import Channel
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: NotifierSettings) -> FastStream:
+    broker = create_broker(
+        settings,
+        client_id="switchboard-notifier",
+        dead_letter=DeadLetterPolicy(settings.consumer_group),
+        description="Notifier: tells customers what happens to their tickets.",
+    )
+    client = create_client(settings)
+    database = client[settings.mongo_database]
+    store = NotificationStore(database[Collections.NOTIFICATIONS])
+    directory = CustomerDirectory(database[Collections.CUSTOMERS])
+    http = httpx.AsyncClient(
+        timeout=settings.webhook_timeout_s,
+        limits=httpx.Limits(max_connections=settings.delivery_concurrency),
+        headers={"User-Agent": "Switchboard-Notifier/1"},
+    )
+    worker = DeliveryWorker(
+        store, directory, {Channel.WEBHOOK.value: WebhookChannel(http)}, utc_now, settings
+    )
+    notifications = TicketNotifications(store, directory, worker, utc_now)
+    broker.include_router(build_router(notifications, settings.consumer_group))
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def prepare() -> None:
+        await ensure_topics(settings.kafka_bootstrap, ALL_TOPICS)
+        await ensure_indexes(database)
+
+    async def start_worker() -> None:
+        tasks.add(asyncio.create_task(worker.run(), name="delivery-worker"))
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await http.aclose()
+        await client.close()
+
+    return FastStream(
+        broker,
+        on_startup=[prepare],
+        after_startup=[start_worker],
+        on_shutdown=[stop],
+    )

@@ -1,0 +1,1 @@
+"""The workflow service: single writer of ticket documents and their lifecycle."""

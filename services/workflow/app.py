@@ -1,0 +1,69 @@
+"""Composition root of the workflow service."""
+
+import asyncio
+from datetime import UTC, datetime
+
+from faststream import FastStream
+
+from services.workflow.domain.rules import Rules, parse_rules
+from services.workflow.outbox import Outbox, OutboxRelay
+from services.workflow.settings import WorkflowSettings
+from services.workflow.store import TicketStore
+from services.workflow.subscribers import build_router
+from services.workflow.tickets import TicketCommands
+from shared.events import TicketEvent
+from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
+from shared.mongo import Collections, create_client, ensure_indexes
+from shared.topics import ALL_TOPICS, TICKET_EVENTS
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_rules(settings: WorkflowSettings) -> Rules:
+    return parse_rules(settings.rules_path.read_text(), source=str(settings.rules_path))
+
+
+def create_app(settings: WorkflowSettings) -> FastStream:
+    rules = load_rules(settings)  # a bad rules file stops the service here, at boot
+    broker = create_broker(
+        settings,
+        client_id="switchboard-workflow",
+        dead_letter=DeadLetterPolicy(settings.consumer_group),
+        description="Workflow: the single writer of tickets.",
+    )
+    client = create_client(settings)
+    database = client[settings.mongo_database]
+    store = TicketStore(database[Collections.TICKETS])
+    publisher = broker.publisher(
+        TICKET_EVENTS.name,
+        schema=TicketEvent,
+        title="ticket-events",
+        description=TICKET_EVENTS.description,
+    )
+    outbox = Outbox(store, publisher)
+    commands = TicketCommands(store, outbox, rules, utc_now)
+    broker.include_router(build_router(commands, settings.consumer_group))
+    relay = OutboxRelay(outbox, store, utc_now, settings.relay_interval_s, settings.relay_grace_s)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def prepare() -> None:
+        await ensure_topics(settings.kafka_bootstrap, ALL_TOPICS)
+        await ensure_indexes(database)
+
+    async def start_relay() -> None:
+        tasks.add(asyncio.create_task(relay.run(), name="outbox-relay"))
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await client.close()
+
+    return FastStream(
+        broker,
+        on_startup=[prepare],
+        after_startup=[start_relay],
+        on_shutdown=[stop],
+    )

@@ -1,0 +1,1 @@
+"""The pure core of the workflow: no I/O, the clock passed in."""

@@ -1,0 +1,66 @@
+"""Publishing a ticket's pending events, on the normal path and by the relay after a crash."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from faststream.kafka.publisher import DefaultPublisher
+
+from services.workflow.store import TicketStore, pending_events
+from shared.mongo import Document
+
+log = logging.getLogger("switchboard.workflow.outbox")
+
+
+class Outbox:
+    def __init__(self, store: TicketStore, publisher: DefaultPublisher) -> None:
+        self._store = store
+        self._publisher = publisher
+
+    async def flush(self, document: Document) -> int:
+        """Publish the document's pending events in order, then mark them sent."""
+        events = pending_events(document)
+        ticket_id = document["_id"]
+        for event in events:
+            await self._publisher.publish(
+                event, key=ticket_id.encode(), headers={"event-type": event["type"]}
+            )
+        if events:
+            await self._store.mark_published(ticket_id, [e["event_id"] for e in events])
+        return len(events)
+
+
+class OutboxRelay:
+    """Re-publishes events a crash left pending; consumers deduplicate on event id."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        store: TicketStore,
+        clock: Callable[[], datetime],
+        interval_s: float,
+        grace_s: float,
+    ) -> None:
+        self._outbox = outbox
+        self._store = store
+        self._clock = clock
+        self._interval_s = interval_s
+        self._grace = timedelta(seconds=grace_s)
+
+    async def relay_once(self) -> int:
+        stale = await self._store.with_pending_events(self._clock() - self._grace, limit=500)
+        published = 0
+        for document in stale:
+            published += await self._outbox.flush(document)
+        if published:
+            log.info("relayed pending events", extra={"events": published})
+        return published
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.relay_once()
+            except Exception:
+                log.exception("outbox relay pass failed; retrying next interval")
+            await asyncio.sleep(self._interval_s)

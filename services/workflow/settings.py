@@ -1,0 +1,17 @@
+"""Workflow settings."""
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+DEFAULT_RULES = Path(__file__).with_name("rules.toml")
+
+
+class WorkflowSettings(ServiceSettings):
+    rules_path: Path = DEFAULT_RULES
+    consumer_group: str = "switchboard-workflow"
+    relay_interval_s: Annotated[float, Field(gt=0)] = 2.0
+    relay_grace_s: Annotated[float, Field(ge=0)] = 5.0

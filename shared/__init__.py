@@ -1,0 +1,1 @@
+"""Code the Switchboard services share: the Kafka contract, settings and store factories."""

@@ -1,0 +1,133 @@
+"""The Kafka broker factory: safe producer settings, commit-after-work, and the dead-letter path."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream._internal.context.repository import ContextRepo
+from faststream._internal.middlewares import BaseMiddleware
+from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
+
+from shared.errors import DomainError
+from shared.settings import ServiceSettings
+from shared.topics import DEAD_LETTER, DeadLetterHeader, Topic
+
+log = logging.getLogger("switchboard.kafka")
+
+# Infrastructure that is down now but will come back: the message is fine, so it is never
+# dead-lettered; the offset stays uncommitted and the message is redelivered.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, KafkaError)
+# Retrying these cannot help: the payload or the request itself is wrong.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (ValidationError, DomainError)
+
+
+class DeadLetterPolicy:
+    """A FastStream middleware factory: bounded retries, then the dead-letter topic.
+
+    Unknown errors are retried `attempts` times in place; permanent ones go straight to the
+    dead-letter topic; transient ones are re-raised so the offset is not committed.
+    """
+
+    def __init__(self, consumer_group: str, attempts: int = 3, backoff_s: float = 0.2) -> None:
+        self.consumer_group = consumer_group
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.broker: KafkaBroker | None = None
+
+    def __call__(self, msg: Any, /, *, context: ContextRepo) -> BaseMiddleware[Any, Any]:
+        return _DeadLetterMiddleware(msg, context=context, policy=self)
+
+    async def dead_letter(self, msg: StreamMessage[Any], error: BaseException, tries: int) -> None:
+        if self.broker is None:
+            raise RuntimeError("DeadLetterPolicy is not bound to a broker")
+        record = msg.raw_message
+        headers = {
+            DeadLetterHeader.ERROR: f"{type(error).__name__}: {error}"[:4000],
+            DeadLetterHeader.SOURCE_TOPIC: str(getattr(record, "topic", "")),
+            DeadLetterHeader.SOURCE_PARTITION: str(getattr(record, "partition", "")),
+            DeadLetterHeader.SOURCE_OFFSET: str(getattr(record, "offset", "")),
+            DeadLetterHeader.CONSUMER_GROUP: self.consumer_group,
+            DeadLetterHeader.ATTEMPTS: str(tries),
+        }
+        await self.broker.publish(
+            msg.body, DEAD_LETTER.name, key=getattr(record, "key", None), headers=headers
+        )
+        log.warning(
+            "message dead-lettered",
+            extra={"error": headers[DeadLetterHeader.ERROR], "source": headers},
+        )
+
+
+class _DeadLetterMiddleware(BaseMiddleware[Any, Any]):
+    def __init__(self, msg: Any, /, *, context: ContextRepo, policy: DeadLetterPolicy) -> None:
+        super().__init__(msg, context=context)
+        self.policy = policy
+
+    async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                return await call_next(msg)
+            except PERMANENT_ERRORS as error:
+                await self.policy.dead_letter(msg, error, attempt)
+                return None
+            except TRANSIENT_ERRORS:
+                await asyncio.sleep(self.policy.backoff_s * 5)
+                raise
+            except Exception as error:
+                if attempt == self.policy.attempts:
+                    await self.policy.dead_letter(msg, error, attempt)
+                    return None
+                log.warning("handler failed, retrying", extra={"attempt": attempt}, exc_info=True)
+                await asyncio.sleep(self.policy.backoff_s * 2 ** (attempt - 1))
+        return None
+
+
+def create_broker(
+    settings: ServiceSettings,
+    client_id: str,
+    dead_letter: DeadLetterPolicy | None = None,
+    description: str | None = None,
+) -> KafkaBroker:
+    """Idempotent producer with acks=all; consumers commit only after the handler returned."""
+    broker = KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+        allow_auto_create_topics=False,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        middlewares=[dead_letter] if dead_letter else [],
+        description=description,
+        graceful_timeout=10.0,
+    )
+    if dead_letter is not None:
+        dead_letter.broker = broker
+    return broker
+
+
+async def ensure_topics(bootstrap: str, topics: Iterable[Topic]) -> None:
+    """Create the topics that are missing; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name=t.name, num_partitions=t.partitions, replication_factor=1)
+            for t in topics
+            if t.name not in existing
+        ]
+        if missing:
+            # Another service may create one between list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()

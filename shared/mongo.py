@@ -1,0 +1,47 @@
+"""The MongoDB client factory and the collections Switchboard keeps."""
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.settings import ServiceSettings
+
+Document = dict[str, Any]
+Collection = AsyncCollection[Document]
+Database = AsyncDatabase[Document]
+
+
+class Collections:
+    TICKETS = "tickets"
+    NOTIFICATIONS = "notifications"
+    CUSTOMERS = "customers"
+    API_KEYS = "api_keys"
+
+
+def create_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    return AsyncMongoClient(
+        settings.mongo_url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=3000,
+        retryWrites=False,  # FerretDB has no retryable writes; every write here is idempotent
+    )
+
+
+async def ping(database: Database) -> bool:
+    await database.command("ping")
+    return True
+
+
+async def ensure_indexes(database: Database) -> None:
+    """Indexes both MongoDB and FerretDB support: plain, compound and unique ones."""
+    tickets = database[Collections.TICKETS]
+    await tickets.create_index("call_ids")
+    await tickets.create_index([("customer_id", 1), ("created_at", -1)])
+    await tickets.create_index("outbox_pending")
+    notifications = database[Collections.NOTIFICATIONS]
+    await notifications.create_index([("customer_id", 1), ("created_at", -1)])
+    await notifications.create_index([("status", 1), ("next_attempt_at", 1)])
+    await notifications.create_index("ticket_id")

@@ -1,0 +1,28 @@
+"""Settings every service shares; each service extends them. Built by callers, never at import."""
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Read from `SWITCHBOARD_*` environment variables (or a `.env` file)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCHBOARD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str = "switchboard"
+    log_level: str = "INFO"
+    kafka_request_timeout_ms: Annotated[int, Field(ge=1000)] = 5000

@@ -1,0 +1,44 @@
+"""Every Kafka topic Switchboard uses, with its partitions and key; no other module names one."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    partitions: int
+    key: str
+    description: str
+
+
+TICKET_COMMANDS = Topic(
+    name="switchboard.ticket-commands.v1",
+    partitions=6,
+    key="ticket id",
+    description="Requests to change a ticket (OpenTicket, ...), published by intake.",
+)
+TICKET_EVENTS = Topic(
+    name="switchboard.ticket-events.v1",
+    partitions=6,
+    key="ticket id",
+    description="Facts about tickets in the order they happened, published by workflow.",
+)
+DEAD_LETTER = Topic(
+    name="switchboard.dead-letter.v1",
+    partitions=1,
+    key="original key",
+    description="Messages that can never be processed, with the error and the original payload.",
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (TICKET_COMMANDS, TICKET_EVENTS, DEAD_LETTER)
+
+
+class DeadLetterHeader:
+    """Headers a dead-lettered message carries so operators can see why and replay it."""
+
+    ERROR = "x-dead-letter-error"
+    SOURCE_TOPIC = "x-dead-letter-source-topic"
+    SOURCE_PARTITION = "x-dead-letter-source-partition"
+    SOURCE_OFFSET = "x-dead-letter-source-offset"
+    CONSUMER_GROUP = "x-dead-letter-consumer-group"
+    ATTEMPTS = "x-dead-letter-attempts"

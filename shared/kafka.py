@@ -50,7 +50,7 @@ class DeadLetterPolicy:
             raise RuntimeError("DeadLetterPolicy is not bound to a broker")
         record = msg.raw_message
         headers = {
-            DeadLetterHeader.ERROR: f"{type(error).__name__}: {error}"[:4000],
+            DeadLetterHeader.ERROR: describe_error(error)[:4000],
             DeadLetterHeader.SOURCE_TOPIC: str(getattr(record, "topic", "")),
             DeadLetterHeader.SOURCE_PARTITION: str(getattr(record, "partition", "")),
             DeadLetterHeader.SOURCE_OFFSET: str(getattr(record, "offset", "")),
@@ -64,6 +64,17 @@ class DeadLetterPolicy:
             "message dead-lettered",
             extra={"error": headers[DeadLetterHeader.ERROR], "source": headers},
         )
+
+
+def describe_error(error: BaseException) -> str:
+    """One readable line per problem, naming the field for validation errors."""
+    if isinstance(error, ValidationError):
+        problems = (
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        return "invalid message: " + "; ".join(problems)
+    return f"{type(error).__name__}: {error}"
 
 
 class _DeadLetterMiddleware(BaseMiddleware[Any, Any]):
@@ -108,6 +119,7 @@ def create_broker(
         middlewares=[dead_letter] if dead_letter else [],
         description=description,
         graceful_timeout=10.0,
+        logger=logging.getLogger(client_id.replace("-", ".")),
     )
     if dead_letter is not None:
         dead_letter.broker = broker

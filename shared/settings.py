@@ -26,3 +26,4 @@ class ServiceSettings(BaseSettings):
     mongo_database: str = "switchboard"
     log_level: str = "INFO"
     kafka_request_timeout_ms: Annotated[int, Field(ge=1000)] = 5000
+    http_host: str = "127.0.0.1"

@@ -12,8 +12,8 @@ def main() -> None:
     configure_logging("switchboard.intake", settings.log_level)
     uvicorn.run(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        host=settings.http_host,
+        port=settings.intake_port,
         log_config=None,
         access_log=False,
     )

@@ -8,7 +8,6 @@ from shared.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    intake_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     publish_timeout_s: Annotated[float, Field(gt=0)] = 8.0
     retry_after_s: Annotated[int, Field(ge=1)] = 5

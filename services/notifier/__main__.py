@@ -1,6 +1,6 @@
 """Run the notifier service: `python -m services.notifier`."""
 
-import asyncio
+import uvicorn
 
 from services.notifier.app import create_app
 from services.notifier.settings import NotifierSettings
@@ -10,7 +10,13 @@ from shared.logs import configure_logging
 def main() -> None:
     settings = NotifierSettings()
     configure_logging("switchboard.notifier", settings.log_level)
-    asyncio.run(create_app(settings).run())
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.notifier_port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

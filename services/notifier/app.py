@@ -1,10 +1,11 @@
 """Composition root of the notifier service."""
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import httpx
-from faststream import FastStream
+from faststream.asgi import AsgiFastStream
 
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.deliveries import DeliveryWorker
@@ -14,6 +15,7 @@ from services.notifier.store import CustomerDirectory, NotificationStore
 from services.notifier.subscribers import build_router
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
 from shared.mongo import Collections, create_client, ensure_indexes
+from shared.probes import probe_routes
 from shared.topics import ALL_TOPICS
 from shared.vocabulary import Channel
 
@@ -22,11 +24,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(settings: NotifierSettings) -> FastStream:
+def create_app(settings: NotifierSettings) -> AsgiFastStream:
     broker = create_broker(
         settings,
         client_id="switchboard-notifier",
-        dead_letter=DeadLetterPolicy(settings.consumer_group),
+        dead_letter=DeadLetterPolicy(settings.notifier_group),
         description="Notifier: tells customers what happens to their tickets.",
     )
     client = create_client(settings)
@@ -42,7 +44,7 @@ def create_app(settings: NotifierSettings) -> FastStream:
         store, directory, {Channel.WEBHOOK.value: WebhookChannel(http)}, utc_now, settings
     )
     notifications = TicketNotifications(store, directory, worker, utc_now)
-    broker.include_router(build_router(notifications, settings.consumer_group))
+    broker.include_router(build_router(notifications, settings.notifier_group))
     tasks: set[asyncio.Task[None]] = set()
 
     async def prepare() -> None:
@@ -59,8 +61,10 @@ def create_app(settings: NotifierSettings) -> FastStream:
         await http.aclose()
         await client.close()
 
-    return FastStream(
+    return AsgiFastStream(
         broker,
+        asgi_routes=probe_routes(broker, database),
+        logger=logging.getLogger("switchboard.notifier"),
         on_startup=[prepare],
         after_startup=[start_worker],
         on_shutdown=[stop],

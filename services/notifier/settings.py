@@ -8,7 +8,8 @@ from shared.settings import ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
-    consumer_group: str = "switchboard-notifier"
+    notifier_port: Annotated[int, Field(ge=1, le=65535)] = 8002
+    notifier_group: str = "switchboard-notifier"
     delivery_max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     delivery_backoff_s: Annotated[float, Field(gt=0)] = 1.0
     delivery_backoff_max_s: Annotated[float, Field(gt=0)] = 300.0

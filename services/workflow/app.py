@@ -1,9 +1,10 @@
 """Composition root of the workflow service."""
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
-from faststream import FastStream
+from faststream.asgi import AsgiFastStream
 
 from services.workflow.domain.rules import Rules, parse_rules
 from services.workflow.outbox import Outbox, OutboxRelay
@@ -14,6 +15,7 @@ from services.workflow.tickets import TicketCommands
 from shared.events import TicketEvent
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
 from shared.mongo import Collections, create_client, ensure_indexes
+from shared.probes import probe_routes
 from shared.topics import ALL_TOPICS, TICKET_EVENTS
 
 
@@ -25,12 +27,12 @@ def load_rules(settings: WorkflowSettings) -> Rules:
     return parse_rules(settings.rules_path.read_text(), source=str(settings.rules_path))
 
 
-def create_app(settings: WorkflowSettings) -> FastStream:
+def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     rules = load_rules(settings)  # a bad rules file stops the service here, at boot
     broker = create_broker(
         settings,
         client_id="switchboard-workflow",
-        dead_letter=DeadLetterPolicy(settings.consumer_group),
+        dead_letter=DeadLetterPolicy(settings.workflow_group),
         description="Workflow: the single writer of tickets.",
     )
     client = create_client(settings)
@@ -44,7 +46,7 @@ def create_app(settings: WorkflowSettings) -> FastStream:
     )
     outbox = Outbox(store, publisher)
     commands = TicketCommands(store, outbox, rules, utc_now)
-    broker.include_router(build_router(commands, settings.consumer_group))
+    broker.include_router(build_router(commands, settings.workflow_group))
     relay = OutboxRelay(outbox, store, utc_now, settings.relay_interval_s, settings.relay_grace_s)
     tasks: set[asyncio.Task[None]] = set()
 
@@ -61,8 +63,10 @@ def create_app(settings: WorkflowSettings) -> FastStream:
         await asyncio.gather(*tasks, return_exceptions=True)
         await client.close()
 
-    return FastStream(
+    return AsgiFastStream(
         broker,
+        asgi_routes=probe_routes(broker, database),
+        logger=logging.getLogger("switchboard.workflow"),
         on_startup=[prepare],
         after_startup=[start_relay],
         on_shutdown=[stop],

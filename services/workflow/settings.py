@@ -12,6 +12,7 @@ DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 
 class WorkflowSettings(ServiceSettings):
     rules_path: Path = DEFAULT_RULES
-    consumer_group: str = "switchboard-workflow"
+    workflow_port: Annotated[int, Field(ge=1, le=65535)] = 8001
+    workflow_group: str = "switchboard-workflow"
     relay_interval_s: Annotated[float, Field(gt=0)] = 2.0
     relay_grace_s: Annotated[float, Field(ge=0)] = 5.0

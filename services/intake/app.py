@@ -51,6 +51,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app = FastAPI(
         title="Switchboard intake", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
     )
+    app.state.broker = broker
     app.state.bus = bus
     app.state.reads = Reads(database)
     app.state.customers = Customers(database)

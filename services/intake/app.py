@@ -8,14 +8,14 @@ from fastapi import FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from services.intake.auth import ApiKeys
-from services.intake.commands import CommandBus, KafkaUnavailable
+from services.intake.commands import CommandBus, KafkaOutcomeUnknown, KafkaUnavailable
 from services.intake.customers import Customers
 from services.intake.health import build_health_router
 from services.intake.queries import Reads
 from services.intake.routes import router
 from services.intake.settings import IntakeSettings
 from shared.events import TicketCommand
-from shared.kafka import create_broker
+from shared.kafka import create_broker, ensure_topics
 from shared.mongo import Collections, create_client
 from shared.topics import TICKET_COMMANDS
 
@@ -35,13 +35,18 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         title="ticket-commands",
         description=TICKET_COMMANDS.description,
     )
-    bus = CommandBus(broker, publisher, settings.publish_timeout_s)
+    bus = CommandBus(
+        broker,
+        publisher,
+        settings.publish_timeout_s,
+        prepare=lambda: ensure_topics(settings.kafka_bootstrap, [TICKET_COMMANDS]),
+    )
     client = create_client(settings)
     database = client[settings.mongo_database]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        connecting = asyncio.create_task(bus.connect(), name="kafka-connect")
+        connecting = asyncio.create_task(bus.run(), name="kafka-link")
         yield
         connecting.cancel()
         await asyncio.gather(connecting, return_exceptions=True)
@@ -63,6 +68,17 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     async def kafka_unavailable(_request: Request, _error: KafkaUnavailable) -> Response:
         return JSONResponse(
             {"detail": "the ticket system cannot accept requests right now; nothing was stored"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(settings.retry_after_s)},
+        )
+
+    @app.exception_handler(KafkaOutcomeUnknown)
+    async def kafka_outcome_unknown(_request: Request, _error: KafkaOutcomeUnknown) -> Response:
+        return JSONResponse(
+            {
+                "detail": "the request was not confirmed in time and may still be applied; "
+                "retry with the same Idempotency-Key, which is always safe"
+            },
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(settings.retry_after_s)},
         )

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
@@ -13,39 +14,70 @@ log = logging.getLogger("switchboard.intake.commands")
 
 
 class KafkaUnavailable(Exception):
-    """Kafka did not acknowledge the command in time; nothing was accepted."""
+    """Kafka is known to be unreachable: the command was not handed to the producer at all."""
+
+
+class KafkaOutcomeUnknown(Exception):
+    """Kafka did not acknowledge in time; the command may still land, so retry with the same key.
+
+    The idempotent producer never drops a batch it has queued, so a timed-out send can still
+    reach Kafka later. A retry with the same Idempotency-Key names the same ticket and is
+    deduplicated by the workflow, so it is always safe.
+    """
 
 
 class CommandBus:
-    def __init__(self, broker: KafkaBroker, publisher: DefaultPublisher, timeout_s: float) -> None:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        publisher: DefaultPublisher,
+        timeout_s: float,
+        prepare: Callable[[], Awaitable[None]],
+        health_interval_s: float = 1.0,
+    ) -> None:
         self._broker = broker
+        self._prepare = prepare
         self._publisher = publisher
         self._timeout_s = timeout_s
-        self._connected = asyncio.Event()
+        self._health_interval_s = health_interval_s
+        self._reachable = False
 
-    async def connect(self, retry_s: float = 2.0) -> None:
-        """Connect, retrying until Kafka answers; the API serves 503s meanwhile."""
-        while not self._connected.is_set():
+    async def run(self) -> None:
+        """Connect, then keep checking that Kafka answers; sends are refused while it does not."""
+        await self._connect()
+        while True:
+            reachable = await self._broker.ping(self._health_interval_s)
+            if reachable != self._reachable:
+                log.warning("kafka reachability changed", extra={"reachable": reachable})
+            self._reachable = reachable
+            await asyncio.sleep(self._health_interval_s)
+
+    async def _connect(self, retry_s: float = 2.0) -> None:
+        while True:
             try:
+                await self._prepare()
                 await self._broker.start()
             except (KafkaError, OSError) as error:
                 log.warning("kafka not reachable yet", extra={"error": str(error)})
                 await asyncio.sleep(retry_s)
             else:
-                self._connected.set()
+                self._reachable = True
+                return
 
     async def send(self, command: Command, key: str) -> None:
-        if not self._connected.is_set():
-            raise KafkaUnavailable("not connected to Kafka")
+        if not self._reachable:
+            # Refuse before queueing anything: a queued record would be delivered later.
+            raise KafkaUnavailable("Kafka is unreachable")
         try:
             await asyncio.wait_for(
                 self._publisher.publish(command, key=key.encode()), self._timeout_s
             )
         except (KafkaError, TimeoutError) as error:
-            raise KafkaUnavailable(str(error) or type(error).__name__) from error
+            raise KafkaOutcomeUnknown(str(error) or type(error).__name__) from error
 
-    async def ready(self, timeout_s: float = 2.0) -> bool:
-        return self._connected.is_set() and await self._broker.ping(timeout_s)
+    @property
+    def reachable(self) -> bool:
+        return self._reachable
 
     async def close(self) -> None:
         await self._broker.stop()

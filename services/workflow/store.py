@@ -5,6 +5,7 @@ from datetime import datetime
 from pymongo.errors import DuplicateKeyError
 
 from services.workflow.domain.tickets import Decision, Ticket
+from shared.events import TicketDetails
 from shared.mongo import Collection, Document
 
 # A ticket's document: its state, every event it produced (its timeline) and `outbox_pending`,
@@ -26,7 +27,8 @@ def _document(decision: Decision) -> Document:
 
 
 def ticket_from_document(document: Document) -> Ticket:
-    return Ticket.model_validate({**document, "details": document})
+    details = {name: document[name] for name in TicketDetails.model_fields if name in document}
+    return Ticket.model_validate({**document, "details": details})
 
 
 class TicketStore:

@@ -20,4 +20,6 @@ def verify(secret: str, header: str, body: bytes, now: int, tolerance_s: int = 3
         given = parts["v1"]
     except (KeyError, ValueError):
         return False
-    return abs(now - timestamp) <= tolerance_s and hmac.compare_digest(expected, given)
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str from a forged header.
+    fresh = abs(now - timestamp) <= tolerance_s
+    return fresh and hmac.compare_digest(expected.encode(), given.encode())

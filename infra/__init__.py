@@ -1,0 +1,1 @@
+"""Real Kafka and FerretDB for local development, tests and CI, run without Docker."""

@@ -1,0 +1,31 @@
+"""Where the repository, the infra sources and the ignored provisioning cache live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+INFRA_DIR = Path(__file__).resolve().parent
+REPO_ROOT = INFRA_DIR.parent
+CACHE_DIR_ENV = "SWITCHBOARD_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """The cache folder: `$SWITCHBOARD_CACHE_DIR` if set, else `<repo>/.cache`."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    return Path(configured).expanduser().resolve() if configured else REPO_ROOT / ".cache"
+
+
+def kafka_libs_dir() -> Path:
+    """Folder of the Kafka broker's runtime jars."""
+    return cache_dir() / "kafka" / "libs"
+
+
+def ferretdb_binary_path() -> Path:
+    """The FerretDB launcher built from `infra/ferretdb`."""
+    return cache_dir() / "bin" / "ferretdb-launcher"
+
+
+def default_state_dir() -> Path:
+    """Pid files, data and logs of the servers that `python -m infra start` runs."""
+    return cache_dir() / "run"

@@ -1,0 +1,120 @@
+"""Fixtures for end-to-end tests: real Kafka, real FerretDB, the real services as processes."""
+
+import os
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from infra.services import Platform
+from infra.stack import LocalStack, start_local_stack
+from services.intake.apikeys import issue_key
+from services.intake.settings import IntakeSettings
+from shared.mongo import Database, Document
+from shared.vocabulary import Role
+from tests.e2e.support import Endpoints, Keys, ReceivedRequest, WebhookSink
+
+# Endpoints of servers someone else runs; without them the tests start their own.
+KAFKA_ENV = "SWITCHBOARD_TEST_KAFKA_BOOTSTRAP"
+MONGO_ENV = "SWITCHBOARD_TEST_MONGO_URL"
+
+# Second-scale timings so retries and the relay show up within a test.
+FAST_TIMINGS = {
+    "SWITCHBOARD_RELAY_INTERVAL_S": "0.5",
+    "SWITCHBOARD_RELAY_GRACE_S": "1.0",
+    "SWITCHBOARD_DELIVERY_BACKOFF_S": "0.2",
+    "SWITCHBOARD_DELIVERY_POLL_S": "0.2",
+    "SWITCHBOARD_DELIVERY_MAX_ATTEMPTS": "4",
+    "SWITCHBOARD_LOG_LEVEL": "INFO",
+}
+
+
+@pytest.fixture(scope="session")
+def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    if os.environ.get(KAFKA_ENV) and os.environ.get(MONGO_ENV):
+        yield Endpoints(os.environ[KAFKA_ENV], os.environ[MONGO_ENV])
+        return
+    stack: LocalStack = start_local_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield Endpoints(stack.kafka_bootstrap, stack.mongo_url)
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def database_name() -> str:
+    return f"e2e_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def platform(
+    endpoints: Endpoints, database_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    running = Platform(
+        kafka_bootstrap=endpoints.kafka_bootstrap,
+        mongo_url=endpoints.mongo_url,
+        log_dir=tmp_path_factory.mktemp("logs"),
+        database=database_name,
+        extra_env=FAST_TIMINGS,
+    )
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def intake_settings(endpoints: Endpoints, database_name: str) -> IntakeSettings:
+    return IntakeSettings(mongo_url=endpoints.mongo_url, mongo_database=database_name)
+
+
+@pytest.fixture(scope="session")
+async def keys(intake_settings: IntakeSettings) -> Keys:
+    return Keys(
+        system=await issue_key(intake_settings, "crm", Role.SYSTEM, None),
+        agent=await issue_key(intake_settings, "agent-desk", Role.AGENT, None),
+    )
+
+
+@pytest.fixture(scope="session")
+async def database(endpoints: Endpoints, database_name: str) -> AsyncIterator[Database]:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(endpoints.mongo_url, tz_aware=True)
+    yield client[database_name]
+    await client.close()
+
+
+@pytest.fixture
+async def intake(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=platform.intake_url, timeout=30.0) as client:
+        yield client
+
+
+@pytest.fixture
+def webhook_sink() -> Iterator[WebhookSink]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    sink = WebhookSink(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/switchboard")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            status = sink.answer(ReceivedRequest(self.path, dict(self.headers.items()), body))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server.RequestHandlerClass = Handler
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield sink
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from infra.ferretdb import FerretDBServer, mongo_answers
 from infra.kafka import KafkaServer, kafka_answers
-from infra.paths import default_state_dir
+from infra.paths import default_state_dir, env_port
 from infra.processes import ServerError
 from infra.provision import ProvisionError, provision_all
 from infra.stack import READY_TIMEOUT, LocalStack
@@ -121,15 +120,13 @@ def _parser() -> argparse.ArgumentParser:
         default=default_state_dir(),
         help="pid files, data and logs (default: <cache>/run)",
     )
-    parser.add_argument("--kafka-port", type=int, default=_env_port("SWITCHBOARD_KAFKA_PORT", 9092))
+    parser.add_argument("--kafka-port", type=int, default=env_port("SWITCHBOARD_KAFKA_PORT", 9092))
     parser.add_argument(
         "--kafka-controller-port",
         type=int,
-        default=_env_port("SWITCHBOARD_KAFKA_CONTROLLER_PORT", 9093),
+        default=env_port("SWITCHBOARD_KAFKA_CONTROLLER_PORT", 9093),
     )
-    parser.add_argument(
-        "--mongo-port", type=int, default=_env_port("SWITCHBOARD_MONGO_PORT", 27017)
-    )
+    parser.add_argument("--mongo-port", type=int, default=env_port("SWITCHBOARD_MONGO_PORT", 27017))
     parser.add_argument(
         "--timeout",
         type=float,
@@ -137,10 +134,6 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds `start` waits for both servers to answer",
     )
     return parser
-
-
-def _env_port(variable: str, default: int) -> int:
-    return int(os.environ.get(variable, default))
 
 
 def _say(message: str) -> None:

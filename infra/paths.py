@@ -10,6 +10,11 @@ REPO_ROOT = INFRA_DIR.parent
 CACHE_DIR_ENV = "SWITCHBOARD_CACHE_DIR"
 
 
+def env_port(variable: str, default: int) -> int:
+    """A port from the environment, or the default."""
+    return int(os.environ.get(variable, default))
+
+
 def cache_dir() -> Path:
     """The cache folder: `$SWITCHBOARD_CACHE_DIR` if set, else `<repo>/.cache`."""
     configured = os.environ.get(CACHE_DIR_ENV)

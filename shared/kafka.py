@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream._internal.context.repository import ContextRepo
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.kafka import KafkaBroker
+from faststream.kafka.publisher import DefaultPublisher
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from pydantic import ValidationError
@@ -40,13 +41,13 @@ class DeadLetterPolicy:
         self.consumer_group = consumer_group
         self.attempts = attempts
         self.backoff_s = backoff_s
-        self.broker: KafkaBroker | None = None
+        self.publisher: DefaultPublisher | None = None
 
     def __call__(self, msg: Any, /, *, context: ContextRepo) -> BaseMiddleware[Any, Any]:
         return _DeadLetterMiddleware(msg, context=context, policy=self)
 
     async def dead_letter(self, msg: StreamMessage[Any], error: BaseException, tries: int) -> None:
-        if self.broker is None:
+        if self.publisher is None:
             raise RuntimeError("DeadLetterPolicy is not bound to a broker")
         record = msg.raw_message
         headers = {
@@ -57,9 +58,7 @@ class DeadLetterPolicy:
             DeadLetterHeader.CONSUMER_GROUP: self.consumer_group,
             DeadLetterHeader.ATTEMPTS: str(tries),
         }
-        await self.broker.publish(
-            msg.body, DEAD_LETTER.name, key=getattr(record, "key", None), headers=headers
-        )
+        await self.publisher.publish(msg.body, key=getattr(record, "key", None), headers=headers)
         log.warning(
             "message dead-lettered",
             extra={"error": headers[DeadLetterHeader.ERROR], "source": headers},
@@ -122,7 +121,9 @@ def create_broker(
         logger=logging.getLogger(client_id.replace("-", ".")),
     )
     if dead_letter is not None:
-        dead_letter.broker = broker
+        dead_letter.publisher = broker.publisher(
+            DEAD_LETTER.name, title="dead-letter", description=DEAD_LETTER.description
+        )
     return broker
 
 

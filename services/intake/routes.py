@@ -77,7 +77,11 @@ def ticket_url(ticket_id: str) -> str:
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         409: {"model": Problem, "description": "Idempotency-Key reused for another request"},
-        503: {"model": Problem, "description": "Kafka unavailable; retry after Retry-After"},
+        503: {
+            "model": Problem,
+            "description": "Kafka unavailable; retry after Retry-After with the same key",
+            "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+        },
     },
     summary="Open a ticket (roles: system, agent)",
 )

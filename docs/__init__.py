@@ -1,0 +1,1 @@
+"""Switchboard's API documents and the generator that writes them from the code."""

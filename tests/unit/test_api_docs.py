@@ -7,7 +7,7 @@ import pytest
 
 from docs.generate import asyncapi, documents, openapi, render
 from shared.events import TicketCommand, TicketEvent
-from shared.topics import ALL_TOPICS, TICKET_COMMANDS, TICKET_EVENTS
+from shared.topics import ALL_TOPICS, DEAD_LETTER, TICKET_COMMANDS, TICKET_EVENTS
 
 Document = dict[str, Any]
 
@@ -131,6 +131,8 @@ def test_asyncapi_shows_who_publishes_and_who_consumes(async_api: Document) -> N
         ("workflow", "receive", TICKET_COMMANDS.name),
         ("workflow", "send", TICKET_EVENTS.name),
         ("notifier", "receive", TICKET_EVENTS.name),
+        ("workflow", "send", DEAD_LETTER.name),
+        ("notifier", "send", DEAD_LETTER.name),
     }
 
 

@@ -4,12 +4,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.intake.auth import ApiKeys
-from services.intake.commands import CommandBus, KafkaOutcomeUnknown, KafkaUnavailable
+from services.intake.commands import CommandBus
 from services.intake.customers import Customers
+from services.intake.errors import register_unavailable_handlers
 from services.intake.health import build_health_router
 from services.intake.queries import Reads
 from services.intake.routes import router
@@ -64,23 +64,5 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(router)
     app.include_router(build_health_router(bus, database))
 
-    @app.exception_handler(KafkaUnavailable)
-    async def kafka_unavailable(_request: Request, _error: KafkaUnavailable) -> Response:
-        return JSONResponse(
-            {"detail": "the ticket system cannot accept requests right now; nothing was stored"},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(settings.retry_after_s)},
-        )
-
-    @app.exception_handler(KafkaOutcomeUnknown)
-    async def kafka_outcome_unknown(_request: Request, _error: KafkaOutcomeUnknown) -> Response:
-        return JSONResponse(
-            {
-                "detail": "the request was not confirmed in time and may still be applied; "
-                "retry with the same Idempotency-Key, which is always safe"
-            },
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(settings.retry_after_s)},
-        )
-
+    register_unavailable_handlers(app, settings.retry_after_s)
     return app

@@ -1,0 +1,172 @@
+"""Small fakes that hold state in memory, standing in for the MongoDB-backed stores."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from services.notifier.channels.base import DeliveryResult
+from services.notifier.store import CustomerDirectory, NotificationStore
+from services.workflow.domain.tickets import Decision
+from services.workflow.store import TicketStore, _document
+from shared.events import Actor, OpenTicket, TicketDetails
+from shared.mongo import Document
+from shared.vocabulary import Category, DeliveryStatus, Role
+
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+
+class FixedClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def ticket_details(
+    customer_id: str = "acme-telecom", category: Category = Category.CALL_QUALITY
+) -> TicketDetails:
+    return TicketDetails(
+        customer_id=customer_id,
+        category=category,
+        summary="Choppy audio on outbound calls to Madrid",
+        call_ids=["c-20261125-0001"],
+        reporting_system="crm",
+    )
+
+
+def open_ticket_command(
+    ticket_id: str = "TCK-0123456789ABCDEF",
+    details: TicketDetails | None = None,
+    request_hash: str = "a" * 64,
+) -> OpenTicket:
+    return OpenTicket(
+        command_id=f"open:{ticket_id}",
+        issued_at=NOW,
+        issued_by=Actor(role=Role.SYSTEM, name="crm"),
+        ticket_id=ticket_id,
+        details=details or ticket_details(),
+        request_hash=request_hash,
+    )
+
+
+class FakeTicketStore(TicketStore):
+    """Ticket documents in a dict, with the semantics of the MongoDB store."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, Document] = {}
+        self.created = 0
+
+    async def get(self, ticket_id: str) -> Document | None:
+        return self.documents.get(ticket_id)
+
+    async def create(self, decision: Decision) -> Document | None:
+        document = _document(decision)
+        if document["_id"] in self.documents:
+            return None
+        self.documents[document["_id"]] = document
+        self.created += 1
+        return document
+
+    async def mark_published(self, ticket_id: str, event_ids: list[str]) -> None:
+        document = self.documents[ticket_id]
+        document["outbox_pending"] = [
+            e for e in document["outbox_pending"] if e not in set(event_ids)
+        ]
+
+    async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]:
+        stale = [
+            document
+            for document in self.documents.values()
+            if document["outbox_pending"] and document["updated_at"] < updated_before
+        ]
+        return stale[:limit]
+
+
+class FailingTicketStore(FakeTicketStore):
+    """Raises the given errors, one per read, before behaving normally."""
+
+    def __init__(self, *errors: BaseException) -> None:
+        super().__init__()
+        self.errors = list(errors)
+        self.reads = 0
+
+    async def get(self, ticket_id: str) -> Document | None:
+        self.reads += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return await super().get(ticket_id)
+
+
+class FakeNotificationStore(NotificationStore):
+    """Notification documents in a dict, updated as the MongoDB store updates them."""
+
+    def __init__(self, *documents: Document) -> None:
+        self.documents: dict[str, Document] = {d["_id"]: dict(d) for d in documents}
+
+    async def add(self, documents: list[Document]) -> int:
+        new = [d for d in documents if d["_id"] not in self.documents]
+        self.documents.update({d["_id"]: dict(d) for d in new})
+        return len(new)
+
+    async def lease_due(self, now: datetime, lease: timedelta) -> Document | None:
+        due = sorted(
+            (
+                d
+                for d in self.documents.values()
+                if d["status"] == DeliveryStatus.PENDING.value and d["next_attempt_at"] <= now
+            ),
+            key=lambda d: d["next_attempt_at"],
+        )
+        if not due:
+            return None
+        due[0]["next_attempt_at"] = now + lease
+        return dict(due[0])
+
+    async def record_delivered(
+        self, notification_id: str, now: datetime, outcome: Document
+    ) -> None:
+        document = self.documents[notification_id]
+        document.update(status=DeliveryStatus.DELIVERED.value, delivered_at=now)
+        self._count_attempt(document, outcome)
+
+    async def record_failed_attempt(
+        self, notification_id: str, outcome: Document, retry_at: datetime | None
+    ) -> None:
+        document = self.documents[notification_id]
+        if retry_at is None:
+            document["status"] = DeliveryStatus.FAILED.value
+        else:
+            document["next_attempt_at"] = retry_at
+        document["last_error"] = outcome.get("error")
+        self._count_attempt(document, outcome)
+
+    @staticmethod
+    def _count_attempt(document: Document, outcome: Document) -> None:
+        document["attempts"] = document.get("attempts", 0) + 1
+        document.setdefault("outcomes", []).append(outcome)
+
+
+class FakeCustomerDirectory(CustomerDirectory):
+    def __init__(self, *customers: Document) -> None:
+        self.customers = {c["_id"]: c for c in customers}
+
+    async def get(self, customer_id: str) -> Document | None:
+        return self.customers.get(customer_id)
+
+
+@dataclass
+class FakeChannel:
+    """A delivery channel that answers with the results it was given, in turn."""
+
+    results: Iterator[DeliveryResult] = field(default_factory=lambda: iter(()))
+    deliveries: list[tuple[Document, Document]] = field(default_factory=list)
+
+    async def deliver(self, notification: Document, contact: Document) -> DeliveryResult:
+        self.deliveries.append((notification, contact))
+        return next(self.results, DeliveryResult(delivered=True, status_code=204))

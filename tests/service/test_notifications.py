@@ -1,0 +1,121 @@
+"""The notifier's event handler on an in-memory broker: who is told what, stored once."""
+
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+
+from services.notifier.deliveries import DeliveryWorker
+from services.notifier.notifications import TicketNotifications
+from services.notifier.settings import NotifierSettings
+from services.notifier.subscribers import build_router
+from shared.events import WORKFLOW, Actor, Event, TicketOpened, TicketTriaged
+from shared.kafka import DeadLetterPolicy, create_broker
+from shared.mongo import Document
+from shared.settings import Environment
+from shared.topics import TICKET_EVENTS
+from shared.vocabulary import Channel, DeliveryStatus, Priority, Role, Team, notification_id
+from tests.service.fakes import (
+    NOW,
+    FakeCustomerDirectory,
+    FakeNotificationStore,
+    FixedClock,
+    ticket_details,
+)
+
+SETTINGS = NotifierSettings(environment=Environment.TEST, kafka_bootstrap="127.0.0.1:1")
+TICKET_ID = "TCK-0123456789ABCDEF"
+WITH_WEBHOOK = {
+    "_id": "acme-telecom",
+    "name": "ACME Telecom",
+    "webhook": {"url": "https://hooks.acme.example/switchboard", "secret": "s" * 32},
+}
+WITHOUT_WEBHOOK = {"_id": "globex", "name": "Globex"}
+
+
+def opened(customer_id: str = "acme-telecom") -> TicketOpened:
+    return TicketOpened(
+        event_id="event-opened-1",
+        occurred_at=NOW,
+        ticket_id=TICKET_ID,
+        customer_id=customer_id,
+        actor=Actor(role=Role.SYSTEM, name="crm"),
+        details=ticket_details(customer_id=customer_id),
+    )
+
+
+def triaged() -> TicketTriaged:
+    return TicketTriaged(
+        event_id="event-triaged-1",
+        occurred_at=NOW,
+        ticket_id=TICKET_ID,
+        customer_id="acme-telecom",
+        actor=WORKFLOW,
+        team=Team.LEVEL_2,
+        priority=Priority.P2,
+    )
+
+
+def build_notifier(store: FakeNotificationStore, *customers: Document) -> KafkaBroker:
+    broker = create_broker(
+        SETTINGS,
+        client_id="switchboard-notifier",
+        dead_letter=DeadLetterPolicy(SETTINGS.notifier_group, backoff_s=0),
+    )
+    directory = FakeCustomerDirectory(*customers)
+    clock = FixedClock(NOW)
+    worker = DeliveryWorker(store, directory, {}, clock, SETTINGS)
+    notifications = TicketNotifications(store, directory, worker, clock)
+    broker.include_router(build_router(notifications, SETTINGS.notifier_group))
+    return broker
+
+
+async def publish(broker: KafkaBroker, event: Event) -> None:
+    await broker.publish(event, TICKET_EVENTS.name, key=event.ticket_id.encode())
+
+
+async def test_an_opened_ticket_is_told_in_app_and_by_webhook_when_the_customer_has_one() -> None:
+    store = FakeNotificationStore()
+    event = opened()
+
+    async with TestKafkaBroker(build_notifier(store, WITH_WEBHOOK)) as broker:
+        await publish(broker, event)
+
+    in_app = store.documents[notification_id(event.event_id, "acme-telecom", "in_app")]
+    webhook = store.documents[notification_id(event.event_id, "acme-telecom", "webhook")]
+    assert len(store.documents) == 2
+    # In-app is delivered by being stored; the webhook waits for the delivery worker.
+    assert (in_app["status"], in_app["delivered_at"]) == (DeliveryStatus.DELIVERED, NOW)
+    assert (webhook["status"], webhook["next_attempt_at"]) == (DeliveryStatus.PENDING, NOW)
+    for notification in (in_app, webhook):
+        assert notification["ticket_id"] == TICKET_ID
+        assert notification["event_type"] == "TicketOpened"
+        assert TICKET_ID in notification["subject"]
+        assert event.details.summary in notification["body"]
+
+
+async def test_a_customer_without_a_webhook_is_told_in_app_only() -> None:
+    store = FakeNotificationStore()
+
+    async with TestKafkaBroker(build_notifier(store, WITHOUT_WEBHOOK)) as broker:
+        await publish(broker, opened("globex"))
+
+    assert [n["channel"] for n in store.documents.values()] == [Channel.IN_APP]
+
+
+async def test_an_internal_step_tells_the_customer_nothing() -> None:
+    store = FakeNotificationStore()
+
+    async with TestKafkaBroker(build_notifier(store, WITH_WEBHOOK)) as broker:
+        await publish(broker, triaged())
+
+    assert store.documents == {}
+
+
+async def test_a_redelivered_event_stores_no_second_notification() -> None:
+    store = FakeNotificationStore()
+    event = opened()
+
+    async with TestKafkaBroker(build_notifier(store, WITH_WEBHOOK)) as broker:
+        await publish(broker, event)
+        first = {i: dict(n) for i, n in store.documents.items()}
+        await publish(broker, event)
+
+    assert store.documents == first

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo.errors import ServerSelectionTimeoutError
 from fastapi import FastAPI
+from pymongo.errors import ServerSelectionTimeoutError
 
 from services.intake.app import create_app
 from services.intake.auth import API_KEY_HEADER, ApiKeys, Caller

@@ -1,6 +1,6 @@
 """The Kafka contract: versioned commands and events, each with a `type` discriminator."""
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -8,10 +8,13 @@ from shared.vocabulary import (
     CallId,
     Category,
     CustomerId,
+    DevelopmentStatus,
     Priority,
     Role,
+    SlaClock,
     Team,
     TicketId,
+    TicketStatus,
 )
 
 
@@ -52,19 +55,104 @@ class TicketDetails(ValueObject):
         return list(dict.fromkeys(call_ids))
 
 
+Text = Annotated[str, Field(min_length=1, max_length=5_000)]
+Reason = Annotated[str, Field(max_length=1_000)]
+
+
+# Commands: requests to change a ticket, in the imperative. intake and the workflow's own
+# scheduler publish them; the workflow decides whether they become facts.
+
+
 class Command(Contract):
     command_id: str
     issued_at: AwareDatetime
     issued_by: Actor
     ticket_id: TicketId
+    reason: Reason = ""
 
 
 class OpenTicket(Command):
-    """Open a ticket for a reported problem (imperative: a request, not yet a fact)."""
+    """Open a ticket for a reported problem, possibly as the follow-up of a closed one."""
 
     type: Literal["OpenTicket"] = "OpenTicket"
     details: TicketDetails
     request_hash: Annotated[str, Field(min_length=64, max_length=64)]
+    follow_up_of: TicketId | None = None
+
+
+class AssignTicket(Command):
+    """Hand the ticket to another owning team and/or involve more teams."""
+
+    type: Literal["AssignTicket"] = "AssignTicket"
+    team: Team | None = None
+    add_teams: Annotated[list[Team], Field(max_length=len(Team))] = []
+
+
+class ChangeStatus(Command):
+    type: Literal["ChangeStatus"] = "ChangeStatus"
+    status: TicketStatus
+
+
+class PostPublicUpdate(Command):
+    """A message from support to the customer."""
+
+    type: Literal["PostPublicUpdate"] = "PostPublicUpdate"
+    message: Text
+
+
+class AddInternalNote(Command):
+    """A note for agents only; never sent to the customer."""
+
+    type: Literal["AddInternalNote"] = "AddInternalNote"
+    text: Text
+
+
+class AddCustomerComment(Command):
+    """The customer writes; if the ticket was waiting on them, work resumes."""
+
+    type: Literal["AddCustomerComment"] = "AddCustomerComment"
+    message: Text
+
+
+class AddCallIds(Command):
+    type: Literal["AddCallIds"] = "AddCallIds"
+    call_ids: Annotated[list[CallId], Field(min_length=1, max_length=100)]
+
+
+class RequestDevelopment(Command):
+    """A code change is needed: open a linked development ticket."""
+
+    type: Literal["RequestDevelopment"] = "RequestDevelopment"
+    summary: Text
+
+
+class RecordDevelopmentProgress(Command):
+    """The development tracker reports its ticket moved on."""
+
+    type: Literal["RecordDevelopmentProgress"] = "RecordDevelopmentProgress"
+    development_ticket_id: str
+    status: Literal[
+        DevelopmentStatus.FIX_IN_PROGRESS, DevelopmentStatus.TESTING, DevelopmentStatus.DEPLOYED
+    ]
+
+
+class ConfirmResolution(Command):
+    type: Literal["ConfirmResolution"] = "ConfirmResolution"
+    comment: Reason = ""
+
+
+class ReportNotFixed(Command):
+    type: Literal["ReportNotFixed"] = "ReportNotFixed"
+    comment: Reason = ""
+
+
+class FireDueTimers(Command):
+    """Issued by the SLA scheduler: apply whatever clocks of this ticket are due now."""
+
+    type: Literal["FireDueTimers"] = "FireDueTimers"
+
+
+# Events: facts, in the past tense. Each says who did it (`actor`), when and why.
 
 
 class Event(Contract):
@@ -73,22 +161,190 @@ class Event(Contract):
     ticket_id: TicketId
     customer_id: CustomerId
     actor: Actor
-    reason: str = ""
+    reason: Reason = ""
+
+    customer_visible: ClassVar[bool] = False
 
 
 class TicketOpened(Event):
     type: Literal["TicketOpened"] = "TicketOpened"
     details: TicketDetails
+    follow_up_of: TicketId | None = None
+    customer_visible: ClassVar[bool] = True
 
 
 class TicketTriaged(Event):
     type: Literal["TicketTriaged"] = "TicketTriaged"
     team: Team
     priority: Priority
+    tier: str
 
 
-TicketCommand = OpenTicket
-TicketEvent = Annotated[TicketOpened | TicketTriaged, Field(discriminator="type")]
+class TicketAssigned(Event):
+    type: Literal["TicketAssigned"] = "TicketAssigned"
+    team: Team
+    teams: list[Team]
+
+
+class StatusChanged(Event):
+    """A move in the lifecycle; the subclasses name which."""
+
+    from_status: TicketStatus
+    to_status: TicketStatus
+    customer_visible: ClassVar[bool] = True
+
+
+class InvestigationStarted(StatusChanged):
+    type: Literal["InvestigationStarted"] = "InvestigationStarted"
+
+
+class CustomerInputRequested(StatusChanged):
+    type: Literal["CustomerInputRequested"] = "CustomerInputRequested"
+
+
+class CustomerResponded(StatusChanged):
+    type: Literal["CustomerResponded"] = "CustomerResponded"
+    customer_visible: ClassVar[bool] = False  # the customer wrote it; they know
+
+
+class DevelopmentTicketOpened(StatusChanged):
+    type: Literal["DevelopmentTicketOpened"] = "DevelopmentTicketOpened"
+    development_ticket_id: str
+    summary: Text
+
+
+class FixStarted(StatusChanged):
+    type: Literal["FixStarted"] = "FixStarted"
+    development_ticket_id: str | None = None
+
+
+class FixTestingStarted(StatusChanged):
+    type: Literal["FixTestingStarted"] = "FixTestingStarted"
+    development_ticket_id: str | None = None
+
+
+class FixDeployed(StatusChanged):
+    type: Literal["FixDeployed"] = "FixDeployed"
+    development_ticket_id: str | None = None
+    # Always followed at once by ConfirmationRequested, whose message says both.
+    customer_visible: ClassVar[bool] = False
+
+
+class ConfirmationRequested(StatusChanged):
+    type: Literal["ConfirmationRequested"] = "ConfirmationRequested"
+    confirm_by: AwareDatetime
+
+
+class ResolutionConfirmed(StatusChanged):
+    type: Literal["ResolutionConfirmed"] = "ResolutionConfirmed"
+    comment: Reason = ""
+
+
+class TicketReopened(StatusChanged):
+    type: Literal["TicketReopened"] = "TicketReopened"
+    reopen_count: int
+    comment: Reason = ""
+
+
+class TicketClosed(StatusChanged):
+    type: Literal["TicketClosed"] = "TicketClosed"
+
+
+class PublicUpdatePosted(Event):
+    type: Literal["PublicUpdatePosted"] = "PublicUpdatePosted"
+    message: Text
+    customer_visible: ClassVar[bool] = True
+
+
+class InternalNoteAdded(Event):
+    type: Literal["InternalNoteAdded"] = "InternalNoteAdded"
+    text: Text
+
+
+class CustomerCommented(Event):
+    type: Literal["CustomerCommented"] = "CustomerCommented"
+    message: Text
+
+
+class CallIdsAdded(Event):
+    type: Literal["CallIdsAdded"] = "CallIdsAdded"
+    call_ids: list[CallId]
+
+
+class ProgressUpdateSent(Event):
+    """The keep-in-loop clock ran out with no news: the customer hears we are still on it."""
+
+    type: Literal["ProgressUpdateSent"] = "ProgressUpdateSent"
+    next_update_by: AwareDatetime
+    customer_visible: ClassVar[bool] = True
+
+
+class SlaBreached(Event):
+    type: Literal["SlaBreached"] = "SlaBreached"
+    clock: SlaClock
+    due_at: AwareDatetime
+
+
+class TicketEscalated(Event):
+    type: Literal["TicketEscalated"] = "TicketEscalated"
+    from_tier: str
+    to_tier: str
+    customer_visible: ClassVar[bool] = True
+
+
+class AlternativeProposed(Event):
+    """The problem persists: an alternative solution is offered, e.g. porting the number."""
+
+    type: Literal["AlternativeProposed"] = "AlternativeProposed"
+    alternative: Text
+    customer_visible: ClassVar[bool] = True
+
+
+TicketCommand = Annotated[
+    OpenTicket
+    | AssignTicket
+    | ChangeStatus
+    | PostPublicUpdate
+    | AddInternalNote
+    | AddCustomerComment
+    | AddCallIds
+    | RequestDevelopment
+    | RecordDevelopmentProgress
+    | ConfirmResolution
+    | ReportNotFixed
+    | FireDueTimers,
+    Field(discriminator="type"),
+]
+TicketEvent = Annotated[
+    TicketOpened
+    | TicketTriaged
+    | TicketAssigned
+    | InvestigationStarted
+    | CustomerInputRequested
+    | CustomerResponded
+    | DevelopmentTicketOpened
+    | FixStarted
+    | FixTestingStarted
+    | FixDeployed
+    | ConfirmationRequested
+    | ResolutionConfirmed
+    | TicketReopened
+    | TicketClosed
+    | PublicUpdatePosted
+    | InternalNoteAdded
+    | CustomerCommented
+    | CallIdsAdded
+    | ProgressUpdateSent
+    | SlaBreached
+    | TicketEscalated
+    | AlternativeProposed,
+    Field(discriminator="type"),
+]
+# What a development tracker integration consumes, on its own topic as well.
+DevelopmentEvent = Annotated[
+    DevelopmentTicketOpened | FixStarted | FixTestingStarted | FixDeployed,
+    Field(discriminator="type"),
+]
 
 ticket_command_adapter: TypeAdapter[TicketCommand] = TypeAdapter(TicketCommand)
 ticket_event_adapter: TypeAdapter[TicketEvent] = TypeAdapter(TicketEvent)

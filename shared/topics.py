@@ -23,6 +23,15 @@ TICKET_EVENTS = Topic(
     key="ticket id",
     description="Facts about tickets in the order they happened, published by workflow.",
 )
+DEVELOPMENT_EVENTS = Topic(
+    name="switchboard.development-events.v1",
+    partitions=3,
+    key="ticket id",
+    description=(
+        "Development tickets opened for support tickets and their progress, for a development"
+        " tracker integration; the same events are on the ticket events topic too."
+    ),
+)
 DEAD_LETTER = Topic(
     name="switchboard.dead-letter.v1",
     partitions=1,
@@ -30,7 +39,7 @@ DEAD_LETTER = Topic(
     description="Messages that can never be processed, with the error and the original payload.",
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (TICKET_COMMANDS, TICKET_EVENTS, DEAD_LETTER)
+ALL_TOPICS: tuple[Topic, ...] = (TICKET_COMMANDS, TICKET_EVENTS, DEVELOPMENT_EVENTS, DEAD_LETTER)
 
 
 class DeadLetterHeader:

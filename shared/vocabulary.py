@@ -34,6 +34,11 @@ def new_ticket_id() -> str:
     return f"TCK-{_base32(secrets.token_bytes(10), 16)}"
 
 
+def development_ticket_id(command_id: str) -> str:
+    """Derived from the command that asked for it, so a redelivery opens no second one."""
+    return f"DEV-{_base32(hashlib.sha256(command_id.encode()).digest(), 16)}"
+
+
 def new_event_id() -> str:
     return str(uuid.uuid4())
 
@@ -72,8 +77,33 @@ class Priority(StrEnum):
 
 
 class TicketStatus(StrEnum):
+    """Where a ticket is in the support process; `shared.lifecycle` says how it moves."""
+
     OPENED = "opened"
     TRIAGED = "triaged"
+    INVESTIGATING = "investigating"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    DEVELOPMENT = "development"
+    FIX_IN_PROGRESS = "fix_in_progress"
+    TESTING = "testing"
+    DEPLOYED = "deployed"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class DevelopmentStatus(StrEnum):
+    """A development ticket's own status, as the development tracker reports it."""
+
+    OPEN = "open"
+    FIX_IN_PROGRESS = "fix_in_progress"
+    TESTING = "testing"
+    DEPLOYED = "deployed"
+
+
+class SlaClock(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
 
 
 class Role(StrEnum):

@@ -8,15 +8,16 @@ from faststream.asgi import AsgiFastStream
 
 from services.workflow.domain.rules import Rules, parse_rules
 from services.workflow.outbox import Outbox, OutboxRelay
+from services.workflow.scheduler import TimerScheduler
 from services.workflow.settings import WorkflowSettings
 from services.workflow.store import TicketStore
 from services.workflow.subscribers import build_router
 from services.workflow.tickets import TicketCommands
-from shared.events import TicketEvent
+from shared.events import DevelopmentEvent, FireDueTimers, TicketEvent
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
-from shared.topics import ALL_TOPICS, TICKET_EVENTS
+from shared.topics import ALL_TOPICS, DEVELOPMENT_EVENTS, TICKET_COMMANDS, TICKET_EVENTS
 
 
 def utc_now() -> datetime:
@@ -44,18 +45,34 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
         title="ticket-events",
         description=TICKET_EVENTS.description,
     )
-    outbox = Outbox(store, publisher)
+    development_publisher = broker.publisher(
+        DEVELOPMENT_EVENTS.name,
+        schema=DevelopmentEvent,
+        title="development-events",
+        description=DEVELOPMENT_EVENTS.description,
+    )
+    timer_commands = broker.publisher(
+        TICKET_COMMANDS.name,
+        schema=FireDueTimers,
+        title="ticket-commands:timers",
+        description="FireDueTimers commands issued by the SLA scheduler.",
+    )
+    outbox = Outbox(store, publisher, development_publisher)
     commands = TicketCommands(store, outbox, rules, utc_now)
     broker.include_router(build_router(commands, settings.workflow_group))
     relay = OutboxRelay(outbox, store, utc_now, settings.relay_interval_s, settings.relay_grace_s)
+    scheduler = TimerScheduler(
+        store, timer_commands, utc_now, settings.scheduler_interval_s, settings.timer_lease_s
+    )
     tasks: set[asyncio.Task[None]] = set()
 
     async def prepare() -> None:
         await ensure_topics(settings.kafka_bootstrap, ALL_TOPICS)
         await ensure_indexes(database)
 
-    async def start_relay() -> None:
+    async def start_background_work() -> None:
         tasks.add(asyncio.create_task(relay.run(), name="outbox-relay"))
+        tasks.add(asyncio.create_task(scheduler.run(), name="sla-scheduler"))
 
     async def stop() -> None:
         for task in tasks:
@@ -68,6 +85,6 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
         asgi_routes=probe_routes(broker, database),
         logger=logging.getLogger("switchboard.workflow"),
         on_startup=[prepare],
-        after_startup=[start_relay],
+        after_startup=[start_background_work],
         on_shutdown=[stop],
     )

@@ -4,28 +4,42 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import get_args
 
 from faststream.kafka.publisher import DefaultPublisher
 
 from services.workflow.store import TicketStore, pending_events
+from shared.events import DevelopmentEvent
 from shared.mongo import Document
 
 log = logging.getLogger("switchboard.workflow.outbox")
 
+DEVELOPMENT_EVENT_TYPES = frozenset(
+    get_args(model.model_fields["type"].annotation)[0]
+    for model in get_args(get_args(DevelopmentEvent)[0])
+)
+
 
 class Outbox:
-    def __init__(self, store: TicketStore, publisher: DefaultPublisher) -> None:
+    def __init__(
+        self,
+        store: TicketStore,
+        publisher: DefaultPublisher,
+        development_publisher: DefaultPublisher,
+    ) -> None:
         self._store = store
         self._publisher = publisher
+        self._development_publisher = development_publisher
 
     async def flush(self, document: Document) -> int:
         """Publish the document's pending events in order, then mark them sent."""
         events = pending_events(document)
         ticket_id = document["_id"]
         for event in events:
-            await self._publisher.publish(
-                event, key=ticket_id.encode(), headers={"event-type": event["type"]}
-            )
+            key, headers = ticket_id.encode(), {"event-type": event["type"]}
+            await self._publisher.publish(event, key=key, headers=headers)
+            if event.get("development_ticket_id") and event["type"] in DEVELOPMENT_EVENT_TYPES:
+                await self._development_publisher.publish(event, key=key, headers=headers)
         if events:
             await self._store.mark_published(ticket_id, [e["event_id"] for e in events])
         return len(events)

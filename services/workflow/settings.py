@@ -16,3 +16,5 @@ class WorkflowSettings(ServiceSettings):
     workflow_group: str = "switchboard-workflow"
     relay_interval_s: Annotated[float, Field(gt=0)] = 2.0
     relay_grace_s: Annotated[float, Field(ge=0)] = 5.0
+    scheduler_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    timer_lease_s: Annotated[float, Field(gt=0)] = 30.0

@@ -1,28 +1,34 @@
-"""Ticket documents in MongoDB, each carrying its own outbox of events not yet published."""
+"""Ticket documents in MongoDB, each carrying its events and its own outbox.
 
-from datetime import datetime
+A ticket's document is its state (the report's fields at the top level, so reads and the
+call-ID index see them), every event it produced (its timeline), `outbox_pending` (ids of
+events saved but not yet acknowledged by Kafka) and `next_timer_at` (when its clocks next
+fire). State, events and outbox change in one single-document write, guarded by `version`:
+atomic on MongoDB and FerretDB alike.
+"""
 
+from datetime import datetime, timedelta
+
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.workflow.domain.lifecycle import next_timer
 from services.workflow.domain.tickets import Decision, Ticket
 from shared.events import TicketDetails
 from shared.mongo import Collection, Document
 
-# A ticket's document: its state, every event it produced (its timeline) and `outbox_pending`,
-# the ids of events saved but not yet acknowledged by Kafka. State, events and outbox change
-# in one single-document write, which is atomic on MongoDB and FerretDB alike.
+
+class ConcurrentUpdate(Exception):
+    """Another writer saved this ticket since it was loaded; load it again and re-decide."""
 
 
-def _document(decision: Decision) -> Document:
-    ticket = decision.ticket
+def _state(ticket: Ticket) -> Document:
     state = ticket.model_dump(mode="python", exclude={"details"})
-    details = ticket.details.model_dump(mode="python")
     return {
-        "_id": ticket.ticket_id,
         **state,
-        **details,
-        "events": [event.model_dump(mode="json") for event in decision.events],
-        "outbox_pending": [event.event_id for event in decision.events],
+        **ticket.details.model_dump(mode="python"),
+        "next_timer_at": next_timer(ticket),
+        "timer_claimed_until": None,  # whatever was claimed has now been decided
     }
 
 
@@ -38,14 +44,33 @@ class TicketStore:
     async def get(self, ticket_id: str) -> Document | None:
         return await self._tickets.find_one({"_id": ticket_id})
 
-    async def create(self, decision: Decision) -> Document | None:
-        """Save a new ticket with its pending events; None if it already exists."""
-        document = _document(decision)
-        try:
-            await self._tickets.insert_one(document)
-        except DuplicateKeyError:
-            return None
-        return document
+    async def save(self, decision: Decision, loaded_version: int | None) -> Document:
+        """Insert a new ticket or update a loaded one; raises ConcurrentUpdate on a lost race."""
+        events = [event.model_dump(mode="json") for event in decision.events]
+        event_ids = [event["event_id"] for event in events]
+        if loaded_version is None:
+            document = {
+                "_id": decision.ticket.ticket_id,
+                **_state(decision.ticket),
+                "events": events,
+                "outbox_pending": event_ids,
+            }
+            try:
+                await self._tickets.insert_one(document)
+            except DuplicateKeyError as error:
+                raise ConcurrentUpdate(decision.ticket.ticket_id) from error
+            return document
+        saved: Document | None = await self._tickets.find_one_and_update(
+            {"_id": decision.ticket.ticket_id, "version": loaded_version},
+            {
+                "$set": _state(decision.ticket),
+                "$push": {"events": {"$each": events}, "outbox_pending": {"$each": event_ids}},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if saved is None:
+            raise ConcurrentUpdate(decision.ticket.ticket_id)
+        return saved
 
     async def mark_published(self, ticket_id: str, event_ids: list[str]) -> None:
         await self._tickets.update_one(
@@ -58,6 +83,19 @@ class TicketStore:
             limit=limit,
         )
         return [document async for document in cursor]
+
+    async def claim_due_timer(self, now: datetime, lease: timedelta) -> Document | None:
+        """Claim one ticket whose clocks are due; the claim keeps other schedulers off it."""
+        claimed: Document | None = await self._tickets.find_one_and_update(
+            {
+                "next_timer_at": {"$lte": now},
+                "$or": [{"timer_claimed_until": None}, {"timer_claimed_until": {"$lte": now}}],
+            },
+            {"$set": {"timer_claimed_until": now + lease}},
+            sort=[("next_timer_at", 1)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return claimed
 
 
 def pending_events(document: Document) -> list[Document]:

@@ -18,6 +18,6 @@ def build_router(commands: TicketCommands, group_id: str) -> KafkaRouter:
         description=TICKET_COMMANDS.description,
     )
     async def on_ticket_command(command: TicketCommand) -> None:
-        await commands.open(command)
+        await commands.handle(command)
 
     return router

@@ -4,13 +4,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from services.workflow.domain.lifecycle import decide
 from services.workflow.domain.rules import Rules
-from services.workflow.domain.tickets import open_ticket
+from services.workflow.domain.tickets import event_id_for
 from services.workflow.outbox import Outbox
-from services.workflow.store import TicketStore
-from shared.events import OpenTicket
+from services.workflow.store import ConcurrentUpdate, TicketStore, ticket_from_document
+from shared.events import OpenTicket, TicketCommand
 
 log = logging.getLogger("switchboard.workflow")
+
+ATTEMPTS_ON_CONFLICT = 3
 
 
 class TicketCommands:
@@ -22,15 +25,39 @@ class TicketCommands:
         self._rules = rules
         self._clock = clock
 
-    async def open(self, command: OpenTicket) -> None:
+    async def handle(self, command: TicketCommand) -> None:
+        for attempt in range(1, ATTEMPTS_ON_CONFLICT + 1):
+            try:
+                await self._apply(command)
+            except ConcurrentUpdate:
+                if attempt == ATTEMPTS_ON_CONFLICT:
+                    raise
+                log.info(
+                    "ticket changed meanwhile; deciding again", extra={"ticket": command.ticket_id}
+                )
+            else:
+                return
+
+    async def _apply(self, command: TicketCommand) -> None:
         document = await self._store.get(command.ticket_id)
-        if document is None:
-            decision = open_ticket(command, self._clock(), self._rules)
-            document = await self._store.create(decision) or await self._store.get(
-                command.ticket_id
-            )
-        elif document.get("request_hash") != command.request_hash:
-            log.warning("ticket id reused by another request", extra={"ticket": command.ticket_id})
-        if document is not None:
-            # Also finishes the publishing a crash interrupted, for a redelivered command.
+        if document is not None and _already_applied(document, command):
+            # A redelivery: nothing to decide, only finish what a crash may have interrupted.
             await self._outbox.flush(document)
+            return
+        ticket = ticket_from_document(document) if document else None
+        decision = decide(ticket, command, self._clock(), self._rules)
+        if decision.events:
+            loaded_version = ticket.version if ticket else None
+            document = await self._store.save(decision, loaded_version)
+        if document is not None:
+            await self._outbox.flush(document)
+
+
+def _already_applied(document: dict[str, object], command: TicketCommand) -> bool:
+    if isinstance(command, OpenTicket):
+        if document.get("request_hash") != command.request_hash:
+            log.warning("ticket id reused by another request", extra={"ticket": command.ticket_id})
+        return True
+    first_event = event_id_for(command.command_id, 0)
+    events = document.get("events", [])
+    return isinstance(events, list) and any(e.get("event_id") == first_event for e in events)

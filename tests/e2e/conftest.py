@@ -3,8 +3,9 @@
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +30,8 @@ FAST_TIMINGS = {
     "SWITCHBOARD_DELIVERY_BACKOFF_S": "0.2",
     "SWITCHBOARD_DELIVERY_POLL_S": "0.2",
     "SWITCHBOARD_DELIVERY_MAX_ATTEMPTS": "4",
+    "SWITCHBOARD_SCHEDULER_INTERVAL_S": "0.3",
+    "SWITCHBOARD_RULES_PATH": str(Path(__file__).with_name("fast_sla_rules.toml")),
     "SWITCHBOARD_LOG_LEVEL": "INFO",
 }
 
@@ -118,3 +121,13 @@ def webhook_sink() -> Iterator[WebhookSink]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def customer_key(intake_settings: IntakeSettings) -> Callable[[str], Awaitable[str]]:
+    """Issues an API key that acts for one customer."""
+
+    async def issue(customer_id: str) -> str:
+        return await issue_key(intake_settings, customer_id, Role.CUSTOMER, customer_id)
+
+    return issue

@@ -2,9 +2,10 @@
 
 import re
 import tomllib
+from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from shared.vocabulary import Category, Priority, Team
 
@@ -30,9 +31,86 @@ class PriorityRules(_Strict):
     by_category: dict[Category, Priority]
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def _duration(value: object) -> object:
+    """ "90m", "3d", "2w" as a timedelta; numbers pass through as seconds."""
+    if not isinstance(value, str):
+        return value
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration like 90m, 4h, 3d or 2w")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration), Field(gt=timedelta(0))]
+
+
+class SlaTargets(_Strict):
+    first_response: Duration
+    keep_in_loop: Duration
+    resolution: Duration
+
+
+class SlaRules(_Strict):
+    p1: SlaTargets
+    p2: SlaTargets
+    p3: SlaTargets
+    p4: SlaTargets
+    resolution_by_category: dict[Category, Duration] = {}
+
+    def targets(self, priority: Priority, category: Category) -> SlaTargets:
+        targets: SlaTargets = getattr(self, priority.value)
+        resolution = self.resolution_by_category.get(category)
+        return targets.model_copy(update={"resolution": resolution}) if resolution else targets
+
+
+class EscalationRules(_Strict):
+    tiers: Annotated[list[str], Field(min_length=1)]
+    default_tier: str
+    starting_tier: dict[Category, str] = {}
+
+    @model_validator(mode="after")
+    def _tiers_known(self) -> "EscalationRules":
+        unknown = {self.default_tier, *self.starting_tier.values()} - set(self.tiers)
+        if unknown:
+            raise ValueError(f"unknown tier(s) {sorted(unknown)}; tiers are {self.tiers}")
+        if len(set(self.tiers)) != len(self.tiers):
+            raise ValueError("tiers must be distinct")
+        return self
+
+    def first_tier(self, category: Category) -> str:
+        return self.starting_tier.get(category, self.default_tier)
+
+    def next_tier(self, tier: str) -> str | None:
+        """The tier above `tier`, or None at the top."""
+        position = self.tiers.index(tier) if tier in self.tiers else -1
+        return self.tiers[position + 1] if position + 1 < len(self.tiers) else None
+
+
+class PersistenceRules(_Strict):
+    reopen_threshold: Annotated[int, Field(ge=1)]
+    propose_on_resolution_breach: bool
+    default_alternative: Annotated[str, Field(min_length=1)]
+    alternatives: dict[Category, Annotated[str, Field(min_length=1)]] = {}
+
+    def alternative_for(self, category: Category) -> str:
+        return self.alternatives.get(category, self.default_alternative)
+
+
+class ConfirmationRules(_Strict):
+    window: Duration
+    close_resolved_after: Duration
+
+
 class Rules(_Strict):
     routing: RoutingRules
     priority: PriorityRules
+    sla: SlaRules
+    escalation: EscalationRules
+    persistence: PersistenceRules
+    confirmation: ConfirmationRules
 
 
 def parse_rules(text: str, source: str = "rules.toml") -> Rules:

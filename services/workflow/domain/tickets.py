@@ -1,4 +1,4 @@
-"""The ticket aggregate: its state and the pure decisions that produce its events."""
+"""The ticket aggregate: its state, and how a new one is opened."""
 
 import uuid
 from dataclasses import dataclass
@@ -8,12 +8,28 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services.workflow.domain.routing import triage
 from services.workflow.domain.rules import Rules
-from shared.events import WORKFLOW, Event, OpenTicket, TicketDetails, TicketOpened, TicketTriaged
-from shared.vocabulary import Priority, Team, TicketId, TicketStatus
+from services.workflow.domain.sla import Clocks, start_clocks
+from shared.events import (
+    WORKFLOW,
+    Event,
+    OpenTicket,
+    TicketDetails,
+    TicketOpened,
+    TicketTriaged,
+    ValueObject,
+)
+from shared.vocabulary import DevelopmentStatus, Priority, Team, TicketId, TicketStatus
+
+
+class DevelopmentTicket(ValueObject):
+    development_ticket_id: str
+    summary: str
+    status: DevelopmentStatus
+    opened_at: AwareDatetime
 
 
 class Ticket(BaseModel):
-    """A ticket's current state; the document the workflow stores is this plus its outbox."""
+    """A ticket's current state; the document the workflow stores is this plus its events."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -21,8 +37,16 @@ class Ticket(BaseModel):
     version: int
     status: TicketStatus
     details: TicketDetails
-    team: Team | None = None
-    priority: Priority | None = None
+    team: Team
+    teams: list[Team]
+    priority: Priority
+    tier: str
+    reopen_count: int = 0
+    development: DevelopmentTicket | None = None
+    follow_up_of: TicketId | None = None
+    alternative_proposed: bool = False
+    first_responded_at: AwareDatetime | None = None
+    clocks: Clocks = Clocks()
     request_hash: str
     created_at: AwareDatetime
     updated_at: AwareDatetime
@@ -40,8 +64,9 @@ def event_id_for(command_id: str, index: int) -> str:
 
 
 def open_ticket(command: OpenTicket, now: datetime, rules: Rules) -> Decision:
-    """A new ticket is opened and triaged to a team in one step."""
+    """A new ticket is opened, triaged to a team and its clocks started, in one step."""
     routed = triage(command.details, rules)
+    tier = rules.escalation.first_tier(command.details.category)
     customer_id = command.details.customer_id
     opened = TicketOpened(
         event_id=event_id_for(command.command_id, 0),
@@ -49,7 +74,9 @@ def open_ticket(command: OpenTicket, now: datetime, rules: Rules) -> Decision:
         ticket_id=command.ticket_id,
         customer_id=customer_id,
         actor=command.issued_by,
+        reason=command.reason,
         details=command.details,
+        follow_up_of=command.follow_up_of,
     )
     triaged = TicketTriaged(
         event_id=event_id_for(command.command_id, 1),
@@ -59,6 +86,7 @@ def open_ticket(command: OpenTicket, now: datetime, rules: Rules) -> Decision:
         actor=WORKFLOW,
         team=routed.team,
         priority=routed.priority,
+        tier=tier,
         reason=routed.reason,
     )
     ticket = Ticket(
@@ -67,7 +95,11 @@ def open_ticket(command: OpenTicket, now: datetime, rules: Rules) -> Decision:
         status=TicketStatus.TRIAGED,
         details=command.details,
         team=routed.team,
+        teams=[routed.team],
         priority=routed.priority,
+        tier=tier,
+        follow_up_of=command.follow_up_of,
+        clocks=start_clocks(routed.priority, command.details.category, now, rules),
         request_hash=command.request_hash,
         created_at=now,
         updated_at=now,

@@ -41,6 +41,10 @@ async def ensure_indexes(database: Database) -> None:
     await tickets.create_index("call_ids")
     await tickets.create_index([("customer_id", 1), ("created_at", -1)])
     await tickets.create_index("outbox_pending")
+    await tickets.create_index("next_timer_at")
+    await tickets.create_index("teams")
+    await tickets.create_index([("status", 1), ("created_at", -1)])
+    await tickets.create_index([("created_at", -1)])
     notifications = database[Collections.NOTIFICATIONS]
     await notifications.create_index([("customer_id", 1), ("created_at", -1)])
     await notifications.create_index([("status", 1), ("next_attempt_at", 1)])

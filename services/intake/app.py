@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.intake.auth import ApiKeys
 from services.intake.commands import CommandBus
 from services.intake.customers import Customers
-from services.intake.errors import register_unavailable_handlers
+from services.intake.errors import register_conflict_handlers, register_unavailable_handlers
 from services.intake.health import build_health_router
 from services.intake.queries import Reads
 from services.intake.routes import router
@@ -20,10 +20,14 @@ from shared.mongo import Collections, create_client
 from shared.topics import TICKET_COMMANDS
 
 DESCRIPTION = """
-The HTTP edge of Switchboard. Source systems and agents open tickets; customers and agents
-find them by ticket id or by the call ID of the problem call. Every write becomes a command
-on Kafka (a 2xx means Kafka acknowledged it); every read comes from MongoDB.
-Authenticate with an API key in the `X-API-Key` header.
+The HTTP edge of Switchboard. Source systems and agents open tickets; agents work them
+through the support lifecycle; customers follow their own tickets, comment, confirm the
+resolution or report that the problem is back. Anyone finds a ticket by the call ID of the
+problem call. Every write becomes a command on Kafka, answered `202` only once Kafka
+acknowledged it; every read comes from MongoDB. A write whose step the ticket's status does
+not allow is refused with `409`, naming what it does allow.
+Authenticate with an API key in the `X-API-Key` header; send an `Idempotency-Key` header to
+make retries safe.
 """
 
 
@@ -65,4 +69,5 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(build_health_router(bus, database))
 
     register_unavailable_handlers(app, settings.retry_after_s)
+    register_conflict_handlers(app)
     return app

@@ -1,4 +1,4 @@
-"""Where infrastructure failures become HTTP answers: each one a 503 with Retry-After."""
+"""Where failures become HTTP answers: infrastructure → 503 with Retry-After, conflicts → 409."""
 
 from collections.abc import Awaitable, Callable
 
@@ -7,6 +7,10 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure
 
 from services.intake.commands import KafkaOutcomeUnknown, KafkaUnavailable
+from services.intake.issuing import IdempotencyKeyReused
+from services.intake.preconditions import NoSuchDevelopmentTicket, statuses_an_agent_may_set
+from services.intake.schemas import Problem, TransitionRefused
+from shared.lifecycle import IllegalTransition
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -34,3 +38,33 @@ def _answer(detail: str, retry_after_s: int) -> Handler:
         )
 
     return handler
+
+
+CONFLICTS: tuple[type[Exception], ...] = (
+    IllegalTransition,
+    NoSuchDevelopmentTicket,
+    IdempotencyKeyReused,
+)
+
+
+def register_conflict_handlers(app: FastAPI) -> None:
+    for error_type in CONFLICTS:
+        app.add_exception_handler(error_type, _conflict)
+
+
+async def _conflict(_request: Request, error: Exception) -> Response:
+    body = (
+        _transition_refused(error)
+        if isinstance(error, IllegalTransition)
+        else Problem(detail=str(error))
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_409_CONFLICT)
+
+
+def _transition_refused(error: IllegalTransition) -> TransitionRefused:
+    return TransitionRefused(
+        detail=str(error),
+        status=error.status,
+        allowed_steps=error.allowed,
+        allowed_statuses=statuses_an_agent_may_set(error.status),
+    )

@@ -1,12 +1,22 @@
-"""HTTP request and response models of the intake API."""
+"""HTTP response models of the intake API, and the bodies of opening a ticket and customers."""
 
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
 from shared.events import TicketDetails
-from shared.vocabulary import Category, DeliveryStatus, Priority, Team, TicketStatus
+from shared.lifecycle import Step
+from shared.vocabulary import (
+    CallId,
+    Category,
+    CustomerId,
+    DeliveryStatus,
+    DevelopmentStatus,
+    Priority,
+    Team,
+    TicketStatus,
+)
 
 
 class TicketRequest(TicketDetails):
@@ -34,7 +44,70 @@ class TicketAccepted(BaseModel):
     url: str
 
 
+class CommandAccepted(BaseModel):
+    """Kafka holds the command; the workflow applies it shortly, in order for this ticket."""
+
+    ticket_id: str
+    command_id: str
+    url: str
+
+
+class ReopenAccepted(CommandAccepted):
+    """A closed ticket stays closed: `ticket_id` is then a new follow-up of `follow_up_of`."""
+
+    follow_up_of: str | None = None
+
+
+class DevelopmentView(BaseModel):
+    development_ticket_id: str
+    summary: str
+    status: DevelopmentStatus
+
+
+class CustomerDevelopmentView(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str
+    status: DevelopmentStatus
+
+
 class TicketView(BaseModel):
+    """A ticket as agents and source systems see it. Every field is always present."""
+
+    ticket_id: str
+    status: TicketStatus
+    customer_id: str
+    category: Category
+    summary: str
+    description: str
+    call_ids: list[str]
+    affected_users: int
+    reporting_system: str
+    team: Team | None
+    teams: list[Team]
+    priority: Priority | None
+    tier: str | None
+    reopen_count: int
+    development: DevelopmentView | None
+    follow_up_of: str | None
+    alternative_proposed: bool
+    first_responded_at: datetime | None
+    first_response_due: datetime | None
+    next_update_due: datetime | None
+    resolution_due: datetime | None
+    close_due: datetime | None
+    paused_since: datetime | None
+    first_response_breached: bool
+    resolution_breached: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerTicketView(BaseModel):
+    """A ticket as its customer sees it: no tiers, involved teams or breach flags."""
+
+    model_config = ConfigDict(extra="forbid")
+
     ticket_id: str
     status: TicketStatus
     customer_id: str
@@ -46,8 +119,47 @@ class TicketView(BaseModel):
     reporting_system: str
     team: Team | None
     priority: Priority | None
+    reopen_count: int
+    development: CustomerDevelopmentView | None
+    follow_up_of: str | None
+    alternative_proposed: bool
+    next_update_due: datetime | None
+    resolution_due: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class TicketFilters(BaseModel):
+    """Filters of the ticket list; each one narrows it, all of them together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Annotated[
+        list[TicketStatus],
+        Field(max_length=len(TicketStatus), description="Any of these statuses (repeatable)"),
+    ] = []
+    team: Annotated[Team | None, Field(description="Owned by or involving this team")] = None
+    priority: Priority | None = None
+    breached: Annotated[
+        bool | None, Field(description="true: a first-response or resolution SLA was missed")
+    ] = None
+    due_before: Annotated[
+        AwareDatetime | None, Field(description="A clock fires at or before this time")
+    ] = None
+    call_id: Annotated[CallId | None, Field(description="A call ID the ticket carries")] = None
+    customer_id: CustomerId | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+class TransitionRefused(BaseModel):
+    """The ticket's status does not allow the step; says what it does allow."""
+
+    detail: str
+    status: TicketStatus
+    allowed_steps: list[Step]
+    allowed_statuses: Annotated[
+        list[TicketStatus], Field(description="Statuses an agent may set from here")
+    ]
 
 
 class NotificationView(BaseModel):

@@ -1,14 +1,17 @@
 """Small fakes that hold state in memory, standing in for the MongoDB-backed stores."""
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from services.notifier.channels.base import DeliveryResult
 from services.notifier.store import CustomerDirectory, NotificationStore
+from services.workflow.domain.lifecycle import decide
+from services.workflow.domain.rules import Rules
 from services.workflow.domain.tickets import Decision
-from services.workflow.store import TicketStore, _document
-from shared.events import Actor, OpenTicket, TicketDetails
+from services.workflow.store import ConcurrentUpdate, TicketStore, _state, ticket_from_document
+from shared.events import Actor, AddInternalNote, OpenTicket, TicketDetails
 from shared.mongo import Document
 from shared.vocabulary import Category, DeliveryStatus, Role
 
@@ -56,22 +59,34 @@ def open_ticket_command(
 
 
 class FakeTicketStore(TicketStore):
-    """Ticket documents in a dict, with the semantics of the MongoDB store."""
+    """Ticket documents in a dict, with the semantics of the MongoDB store: a save is refused
+    with ConcurrentUpdate unless the ticket is still at the version it was loaded at."""
 
     def __init__(self) -> None:
         self.documents: dict[str, Document] = {}
-        self.created = 0
+        self.saves = 0
 
     async def get(self, ticket_id: str) -> Document | None:
-        return self.documents.get(ticket_id)
+        document = self.documents.get(ticket_id)
+        return copy.deepcopy(document) if document is not None else None
 
-    async def create(self, decision: Decision) -> Document | None:
-        document = _document(decision)
-        if document["_id"] in self.documents:
-            return None
-        self.documents[document["_id"]] = document
-        self.created += 1
-        return document
+    async def save(self, decision: Decision, loaded_version: int | None) -> Document:
+        ticket_id = decision.ticket.ticket_id
+        current = self.documents.get(ticket_id)
+        if (current is None) != (loaded_version is None) or (
+            current is not None and current["version"] != loaded_version
+        ):
+            raise ConcurrentUpdate(ticket_id)
+        events = [event.model_dump(mode="json") for event in decision.events]
+        before: Document = current or {"_id": ticket_id, "events": [], "outbox_pending": []}
+        self.documents[ticket_id] = {
+            **before,
+            **_state(decision.ticket),
+            "events": before["events"] + events,
+            "outbox_pending": before["outbox_pending"] + [e["event_id"] for e in events],
+        }
+        self.saves += 1
+        return copy.deepcopy(self.documents[ticket_id])
 
     async def mark_published(self, ticket_id: str, event_ids: list[str]) -> None:
         document = self.documents[ticket_id]
@@ -81,11 +96,27 @@ class FakeTicketStore(TicketStore):
 
     async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]:
         stale = [
-            document
+            copy.deepcopy(document)
             for document in self.documents.values()
             if document["outbox_pending"] and document["updated_at"] < updated_before
         ]
         return stale[:limit]
+
+    async def claim_due_timer(self, now: datetime, lease: timedelta) -> Document | None:
+        due = sorted(
+            (
+                d
+                for d in self.documents.values()
+                if d["next_timer_at"] is not None
+                and d["next_timer_at"] <= now
+                and (d["timer_claimed_until"] is None or d["timer_claimed_until"] <= now)
+            ),
+            key=lambda d: d["next_timer_at"],
+        )
+        if not due:
+            return None
+        due[0]["timer_claimed_until"] = now + lease
+        return copy.deepcopy(due[0])
 
 
 class FailingTicketStore(FakeTicketStore):
@@ -101,6 +132,33 @@ class FailingTicketStore(FakeTicketStore):
         if self.errors:
             raise self.errors.pop(0)
         return await super().get(ticket_id)
+
+
+class RacedTicketStore(FailingTicketStore):
+    """Another workflow instance saves an internal note to the ticket just before each of the
+    next `races` saves, so those saves find the ticket moved on."""
+
+    def __init__(self, races: int, rules: Rules) -> None:
+        super().__init__()
+        self.races = races
+        self.rules = rules
+
+    async def save(self, decision: Decision, loaded_version: int | None) -> Document:
+        if self.races and loaded_version is not None:
+            self.races -= 1
+            await self._rival_writes(decision.ticket.ticket_id)
+        return await super().save(decision, loaded_version)
+
+    async def _rival_writes(self, ticket_id: str) -> None:
+        ticket = ticket_from_document(self.documents[ticket_id])
+        note = AddInternalNote(
+            command_id=f"rival-note:{ticket.version}",
+            issued_at=NOW,
+            issued_by=Actor(role=Role.AGENT, name="another-agent"),
+            ticket_id=ticket_id,
+            text="Looked at it from the other desk",
+        )
+        await super().save(decide(ticket, note, NOW, self.rules), ticket.version)
 
 
 class FakeNotificationStore(NotificationStore):

@@ -13,8 +13,9 @@ from pymongo.errors import ServerSelectionTimeoutError
 from services.intake.app import create_app
 from services.intake.auth import API_KEY_HEADER, ApiKeys, Caller
 from services.intake.commands import CommandBus, KafkaOutcomeUnknown, KafkaUnavailable
+from services.intake.documents import TicketRecord
 from services.intake.queries import Reads
-from services.intake.schemas import NotificationView, TicketView
+from services.intake.schemas import NotificationView, TicketFilters
 from services.intake.settings import IntakeSettings
 from shared.events import Actor, Command, OpenTicket, TicketDetails
 from shared.settings import Environment
@@ -80,10 +81,10 @@ class FakeReads(Reads):
             raise self.failure
         return self.hashes.get(ticket_id)
 
-    async def ticket(self, ticket_id: str, caller: Caller) -> TicketView | None:
+    async def ticket(self, ticket_id: str, caller: Caller) -> TicketRecord | None:
         return None
 
-    async def tickets_by_call(self, call_id: str, caller: Caller, limit: int) -> list[TicketView]:
+    async def tickets(self, filters: TicketFilters, caller: Caller) -> list[TicketRecord]:
         return []
 
     async def notifications(self, customer_id: str, limit: int) -> list[NotificationView]:
@@ -324,11 +325,11 @@ async def test_without_an_idempotency_key_each_request_opens_its_own_ticket(
     [
         ("/v1/tickets/TCK-lowercase", ("path", "ticket_id")),
         ("/v1/tickets?call_id=%24ne", ("query", "call_id")),
-        ("/v1/tickets", ("query", "call_id")),
+        ("/v1/tickets?priority=p9", ("query", "priority")),
         ("/v1/tickets?call_id=c-1&limit=0", ("query", "limit")),
         ("/v1/customers/%24where/notifications", ("path", "customer_id")),
     ],
-    ids=["bad-ticket-id", "operator-as-call-id", "no-call-id", "zero-limit", "bad-customer"],
+    ids=["bad-ticket-id", "operator-as-call-id", "unknown-priority", "zero-limit", "bad-customer"],
 )
 async def test_a_bad_read_is_refused_naming_the_parameter(
     intake: Intake, path: str, field: tuple[str, ...]

@@ -50,6 +50,7 @@ def triaged() -> TicketTriaged:
         actor=WORKFLOW,
         team=Team.LEVEL_2,
         priority=Priority.P2,
+        tier="level_2",
     )
 
 

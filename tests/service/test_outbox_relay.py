@@ -12,10 +12,9 @@ from services.workflow.domain.rules import parse_rules
 from services.workflow.domain.tickets import open_ticket
 from services.workflow.outbox import Outbox, OutboxRelay
 from services.workflow.settings import DEFAULT_RULES
-from services.workflow.store import _document
 from shared.kafka import create_broker
 from shared.settings import Environment, ServiceSettings
-from shared.topics import TICKET_EVENTS
+from shared.topics import DEVELOPMENT_EVENTS, TICKET_EVENTS
 from tests.service.fakes import NOW, FakeTicketStore, FixedClock, open_ticket_command
 
 GRACE_S = 5.0
@@ -30,11 +29,11 @@ class Relay:
     relay: OutboxRelay
     published: list[tuple[bytes | None, dict[str, Any]]] = field(default_factory=list)
 
-    def saved(self, ticket_id: str, seconds_ago: float) -> list[str]:
+    async def saved(self, ticket_id: str, seconds_ago: float) -> list[str]:
         """A ticket saved `seconds_ago` whose events were never published; their ids."""
         saved_at = self.clock() - timedelta(seconds=seconds_ago)
-        document = _document(open_ticket(open_ticket_command(ticket_id), saved_at, RULES))
-        self.store.documents[ticket_id] = document
+        decision = open_ticket(open_ticket_command(ticket_id), saved_at, RULES)
+        document = await self.store.save(decision, loaded_version=None)
         return [e["event_id"] for e in document["events"]]
 
     def published_ids(self) -> list[str]:
@@ -46,7 +45,9 @@ def build_relay() -> Relay:
     broker = create_broker(settings, client_id="switchboard-workflow")
     store = FakeTicketStore()
     clock = FixedClock(NOW)
-    outbox = Outbox(store, broker.publisher(TICKET_EVENTS.name))
+    outbox = Outbox(
+        store, broker.publisher(TICKET_EVENTS.name), broker.publisher(DEVELOPMENT_EVENTS.name)
+    )
     relay = Relay(
         broker, store, clock, OutboxRelay(outbox, store, clock, interval_s=1, grace_s=GRACE_S)
     )
@@ -62,7 +63,7 @@ def build_relay() -> Relay:
 
 async def test_events_left_pending_past_the_grace_period_are_published_and_marked_sent() -> None:
     relay = build_relay()
-    event_ids = relay.saved("TCK-0000000000000001", seconds_ago=GRACE_S + 1)
+    event_ids = await relay.saved("TCK-0000000000000001", seconds_ago=GRACE_S + 1)
 
     async with TestKafkaBroker(relay.broker):
         count = await relay.relay.relay_once()
@@ -75,7 +76,7 @@ async def test_events_left_pending_past_the_grace_period_are_published_and_marke
 
 async def test_events_still_within_the_grace_period_are_left_to_the_normal_path() -> None:
     relay = build_relay()
-    relay.saved("TCK-0000000000000002", seconds_ago=GRACE_S - 1)
+    await relay.saved("TCK-0000000000000002", seconds_ago=GRACE_S - 1)
 
     async with TestKafkaBroker(relay.broker):
         count = await relay.relay.relay_once()
@@ -87,8 +88,8 @@ async def test_events_still_within_the_grace_period_are_left_to_the_normal_path(
 
 async def test_only_the_stale_tickets_are_relayed() -> None:
     relay = build_relay()
-    stale = relay.saved("TCK-0000000000000001", seconds_ago=60)
-    relay.saved("TCK-0000000000000002", seconds_ago=1)
+    stale = await relay.saved("TCK-0000000000000001", seconds_ago=60)
+    await relay.saved("TCK-0000000000000002", seconds_ago=1)
 
     async with TestKafkaBroker(relay.broker):
         await relay.relay.relay_once()
@@ -98,7 +99,7 @@ async def test_only_the_stale_tickets_are_relayed() -> None:
 
 async def test_only_the_events_not_yet_acknowledged_are_published_again() -> None:
     relay = build_relay()
-    _opened, triaged = relay.saved("TCK-0000000000000001", seconds_ago=60)
+    _opened, triaged = await relay.saved("TCK-0000000000000001", seconds_ago=60)
     relay.store.documents["TCK-0000000000000001"]["outbox_pending"] = [triaged]
 
     async with TestKafkaBroker(relay.broker):
@@ -110,7 +111,7 @@ async def test_only_the_events_not_yet_acknowledged_are_published_again() -> Non
 
 async def test_a_second_pass_publishes_nothing_twice() -> None:
     relay = build_relay()
-    relay.saved("TCK-0000000000000001", seconds_ago=60)
+    await relay.saved("TCK-0000000000000001", seconds_ago=60)
 
     async with TestKafkaBroker(relay.broker):
         await relay.relay.relay_once()
@@ -122,7 +123,7 @@ async def test_a_second_pass_publishes_nothing_twice() -> None:
 
 async def test_a_pending_event_is_relayed_once_the_clock_passes_the_grace_period() -> None:
     relay = build_relay()
-    event_ids = relay.saved("TCK-0000000000000001", seconds_ago=0)
+    event_ids = await relay.saved("TCK-0000000000000001", seconds_ago=0)
 
     async with TestKafkaBroker(relay.broker):
         before = await relay.relay.relay_once()

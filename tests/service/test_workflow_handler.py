@@ -1,90 +1,51 @@
 """The workflow's command handler on an in-memory broker: store, publish, dead-letter."""
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
-from faststream.kafka import KafkaBroker, TestKafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka import TestKafkaBroker
 from pymongo.errors import AutoReconnect
 
-from services.workflow.domain.rules import parse_rules
-from services.workflow.domain.tickets import open_ticket
-from services.workflow.outbox import Outbox
-from services.workflow.settings import DEFAULT_RULES
-from services.workflow.store import _document
-from services.workflow.subscribers import build_router
-from services.workflow.tickets import TicketCommands
+from services.workflow.domain.lifecycle import decide
+from services.workflow.domain.tickets import event_id_for, open_ticket
+from services.workflow.tickets import ATTEMPTS_ON_CONFLICT
 from shared.errors import UnprocessableMessage
-from shared.events import OpenTicket, ticket_event_adapter
-from shared.kafka import DeadLetterPolicy, create_broker
-from shared.settings import Environment, ServiceSettings
-from shared.topics import DEAD_LETTER, TICKET_COMMANDS, TICKET_EVENTS, DeadLetterHeader
-from shared.vocabulary import Category, TicketStatus
+from shared.events import (
+    ChangeStatus,
+    RecordDevelopmentProgress,
+    ReportNotFixed,
+    RequestDevelopment,
+)
+from shared.topics import TICKET_COMMANDS, DeadLetterHeader
+from shared.vocabulary import (
+    Category,
+    DevelopmentStatus,
+    TicketStatus,
+    development_ticket_id,
+)
 from tests.service.fakes import (
     NOW,
     FailingTicketStore,
     FakeTicketStore,
-    FixedClock,
+    RacedTicketStore,
     open_ticket_command,
     ticket_details,
 )
+from tests.service.workflow_wiring import (
+    GROUP,
+    RULES,
+    TICKET_ID,
+    agent_command,
+    build_workflow,
+    send,
+    types_of,
+)
 
-GROUP = "switchboard-workflow"
-RULES = parse_rules(DEFAULT_RULES.read_text())
-
-
-@dataclass(frozen=True)
-class Received:
-    key: bytes | None
-    headers: dict[str, Any]
-    body: bytes
-
-
-@dataclass
-class Workflow:
-    """The workflow wired as in production, on a fake store, with an operator listening."""
-
-    broker: KafkaBroker
-    store: FakeTicketStore
-    events: list[Received] = field(default_factory=list)
-    dead_letters: list[Received] = field(default_factory=list)
-
-    def event_types(self) -> list[str]:
-        return [ticket_event_adapter.validate_json(e.body).type for e in self.events]
+OPENED = ["TicketOpened", "TicketTriaged"]
 
 
-def build_workflow(store: FakeTicketStore | None = None, attempts: int = 3) -> Workflow:
-    settings = ServiceSettings(environment=Environment.TEST, kafka_bootstrap="127.0.0.1:1")
-    policy = DeadLetterPolicy(GROUP, attempts=attempts, backoff_s=0)
-    broker = create_broker(settings, client_id="switchboard-workflow", dead_letter=policy)
-    workflow = Workflow(broker, store or FakeTicketStore())
-    outbox = Outbox(workflow.store, broker.publisher(TICKET_EVENTS.name))
-    commands = TicketCommands(workflow.store, outbox, RULES, FixedClock())
-    broker.include_router(build_router(commands, GROUP))
-
-    @broker.subscriber(TICKET_EVENTS.name, group_id="operator")
-    async def watch_events(body: Any, message: KafkaMessage) -> None:
-        workflow.events.append(received(message))
-
-    @broker.subscriber(DEAD_LETTER.name, group_id="operator")
-    async def watch_dead_letters(body: Any, message: KafkaMessage) -> None:
-        workflow.dead_letters.append(received(message))
-
-    return workflow
-
-
-def received(message: KafkaMessage) -> Received:
-    record = message.raw_message
-    assert isinstance(record, ConsumerRecord)
-    return Received(record.key, dict(message.headers), message.body)
-
-
-async def send(broker: KafkaBroker, command: OpenTicket | dict[str, Any]) -> None:
-    key = command.ticket_id if isinstance(command, OpenTicket) else command["ticket_id"]
-    await broker.publish(command, TICKET_COMMANDS.name, key=key.encode())
+def start_investigating(command_id: str = "status:1") -> ChangeStatus:
+    return agent_command(ChangeStatus, command_id, status=TicketStatus.INVESTIGATING)
 
 
 async def test_an_opened_ticket_is_stored_triaged() -> None:
@@ -96,8 +57,9 @@ async def test_an_opened_ticket_is_stored_triaged() -> None:
 
     stored = workflow.store.documents[command.ticket_id]
     assert stored["status"] == TicketStatus.TRIAGED
-    assert (stored["team"], stored["priority"]) == ("numbering", "p3")
+    assert (stored["team"], stored["priority"], stored["tier"]) == ("numbering", "p3", "level_1")
     assert stored["created_at"] == NOW
+    assert stored["next_timer_at"] == stored["clocks"]["first_response_due"]
     assert stored["outbox_pending"] == []
 
 
@@ -109,13 +71,13 @@ async def test_its_events_are_published_in_order_keyed_by_ticket() -> None:
         await send(broker, command)
 
     stored = workflow.store.documents[command.ticket_id]
-    assert workflow.event_types() == ["TicketOpened", "TicketTriaged"]
+    assert workflow.event_types() == OPENED
     assert [json.loads(e.body) for e in workflow.events] == stored["events"]
     assert {e.key for e in workflow.events} == {command.ticket_id.encode()}
     assert [e.headers["event-type"] for e in workflow.events] == workflow.event_types()
 
 
-async def test_a_redelivered_command_stores_and_publishes_nothing_new() -> None:
+async def test_a_redelivered_open_command_stores_and_publishes_nothing_new() -> None:
     workflow = build_workflow()
     command = open_ticket_command()
 
@@ -124,23 +86,23 @@ async def test_a_redelivered_command_stores_and_publishes_nothing_new() -> None:
         before = dict(workflow.store.documents[command.ticket_id])
         await send(broker, command)
 
-    assert workflow.store.created == 1
+    assert workflow.store.saves == 1
     assert workflow.store.documents[command.ticket_id] == before
-    assert workflow.event_types() == ["TicketOpened", "TicketTriaged"]
+    assert workflow.event_types() == OPENED
 
 
 async def test_a_redelivered_command_finishes_publishing_what_a_crash_left_pending() -> None:
     command = open_ticket_command()
     store = FakeTicketStore()
     # Saved, then the process died before Kafka acknowledged the events.
-    store.documents[command.ticket_id] = _document(open_ticket(command, NOW, RULES))
+    await store.save(open_ticket(command, NOW, RULES), loaded_version=None)
     workflow = build_workflow(store)
 
     async with TestKafkaBroker(workflow.broker) as broker:
         await send(broker, command)
 
-    assert store.created == 0
-    assert workflow.event_types() == ["TicketOpened", "TicketTriaged"]
+    assert store.saves == 1
+    assert workflow.event_types() == OPENED
     assert store.documents[command.ticket_id]["outbox_pending"] == []
 
 
@@ -159,6 +121,144 @@ async def test_a_ticket_id_reused_by_another_request_leaves_the_ticket_as_it_was
     assert stored["request_hash"] == first.request_hash
     assert stored["category"] == Category.CALL_QUALITY
     assert len(workflow.events) == 2
+
+
+async def test_a_command_for_an_existing_ticket_is_applied_saved_and_published() -> None:
+    workflow = build_workflow()
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await send(broker, open_ticket_command())
+        await send(broker, start_investigating("status:1"))
+
+    stored = workflow.store.documents[TICKET_ID]
+    assert (stored["status"], stored["version"]) == (TicketStatus.INVESTIGATING, 2)
+    assert stored["events"][-1]["event_id"] == event_id_for("status:1", 0)
+    assert stored["outbox_pending"] == []
+    assert workflow.event_types() == [*OPENED, "InvestigationStarted"]
+    assert json.loads(workflow.events[-1].body) == stored["events"][-1]
+
+
+async def test_a_redelivered_command_is_recognised_even_after_the_ticket_moved_on() -> None:
+    workflow = build_workflow()
+    ask = agent_command(ChangeStatus, "status:2", status=TicketStatus.WAITING_ON_CUSTOMER)
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await send(broker, open_ticket_command())
+        await send(broker, start_investigating("status:1"))
+        await send(broker, ask)
+        # Starting to investigate is allowed again while waiting: only its id tells it apart.
+        await send(broker, start_investigating("status:1"))
+
+    stored = workflow.store.documents[TICKET_ID]
+    assert stored["status"] == TicketStatus.WAITING_ON_CUSTOMER
+    assert workflow.store.saves == 3
+    assert workflow.event_types() == [*OPENED, "InvestigationStarted", "CustomerInputRequested"]
+    assert workflow.dead_letters == []
+
+
+async def test_a_redelivered_command_only_publishes_what_a_crash_left_pending() -> None:
+    store = FakeTicketStore()
+    opened = open_ticket(open_ticket_command(), NOW, RULES)
+    await store.save(opened, loaded_version=None)
+    await store.save(decide(opened.ticket, start_investigating(), NOW, RULES), loaded_version=1)
+    workflow = build_workflow(store)
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await send(broker, start_investigating())
+
+    assert store.saves == 2
+    assert workflow.event_types() == [*OPENED, "InvestigationStarted"]
+    assert store.documents[TICKET_ID]["outbox_pending"] == []
+
+
+async def test_a_ticket_changed_meanwhile_is_reloaded_and_decided_again() -> None:
+    store = RacedTicketStore(races=1, rules=RULES)
+    workflow = build_workflow(store, attempts=1)  # the handler itself must try again
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await send(broker, open_ticket_command())
+        await send(broker, start_investigating())
+
+    stored = store.documents[TICKET_ID]
+    assert [e["type"] for e in stored["events"]] == [
+        *OPENED,
+        "InternalNoteAdded",  # the other instance's write, which ours lost the race to
+        "InvestigationStarted",
+    ]
+    assert (stored["status"], stored["version"]) == (TicketStatus.INVESTIGATING, 3)
+    assert store.reads == 1 + 2
+    assert workflow.event_types().count("InvestigationStarted") == 1
+    assert workflow.dead_letters == []
+
+
+async def test_a_ticket_that_keeps_changing_is_dead_lettered_after_bounded_tries() -> None:
+    store = RacedTicketStore(races=ATTEMPTS_ON_CONFLICT, rules=RULES)
+    workflow = build_workflow(store, attempts=1)
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await send(broker, open_ticket_command())
+        await send(broker, start_investigating())
+
+    (dead,) = workflow.dead_letters
+    assert dead.headers[DeadLetterHeader.ERROR] == f"ConcurrentUpdate: {TICKET_ID}"
+    assert store.reads == 1 + ATTEMPTS_ON_CONFLICT
+    assert "InvestigationStarted" not in workflow.event_types()
+
+
+async def test_a_step_the_status_forbids_is_dead_lettered_naming_the_allowed_steps() -> None:
+    workflow = build_workflow()
+    reopen = agent_command(ReportNotFixed, "reopen:1")
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await send(broker, open_ticket_command())
+        await send(broker, reopen)
+
+    (dead,) = workflow.dead_letters
+    assert dead.headers[DeadLetterHeader.ERROR] == (
+        "IllegalTransition: cannot reopen while triaged; allowed next: start_investigation, "
+        "request_customer_input, open_development, request_confirmation"
+    )
+    assert dead.headers[DeadLetterHeader.ATTEMPTS] == "1"
+    assert json.loads(dead.body) == reopen.model_dump(mode="json")
+    assert workflow.event_types() == OPENED
+    assert workflow.store.documents[TICKET_ID]["version"] == 1
+
+
+async def test_development_events_are_also_published_for_the_development_tracker() -> None:
+    workflow = build_workflow()
+    development_id = development_ticket_id("development:1")
+    progress = agent_command(
+        RecordDevelopmentProgress,
+        "progress:1",
+        development_ticket_id=development_id,
+        status=DevelopmentStatus.FIX_IN_PROGRESS,
+    )
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await send(broker, open_ticket_command())
+        await send(broker, start_investigating())
+        await send(broker, agent_command(RequestDevelopment, "development:1", summary="Patch"))
+        await send(broker, progress)
+
+    assert types_of(workflow.development_events) == ["DevelopmentTicketOpened", "FixStarted"]
+    assert {e.key for e in workflow.development_events} == {TICKET_ID.encode()}
+    on_ticket_topic = {json.loads(e.body)["event_id"]: e.body for e in workflow.events}
+    for event in workflow.development_events:
+        assert json.loads(event.body)["development_ticket_id"] == development_id
+        assert on_ticket_topic[json.loads(event.body)["event_id"]] == event.body
+
+
+async def test_a_fix_without_a_development_ticket_stays_off_the_development_topic() -> None:
+    workflow = build_workflow()
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await send(broker, open_ticket_command())
+        await send(broker, start_investigating())
+        fix = agent_command(ChangeStatus, "status:2", status=TicketStatus.FIX_IN_PROGRESS)
+        await send(broker, fix)
+
+    assert "FixStarted" in workflow.event_types()
+    assert workflow.development_events == []
 
 
 async def test_a_malformed_command_goes_to_the_dead_letter_topic_naming_the_field() -> None:
@@ -191,7 +291,7 @@ async def test_the_next_good_command_is_processed_after_a_dead_letter() -> None:
 
     assert len(workflow.dead_letters) == 1
     assert list(workflow.store.documents) == [good.ticket_id]
-    assert workflow.event_types() == ["TicketOpened", "TicketTriaged"]
+    assert workflow.event_types() == OPENED
 
 
 async def test_a_command_the_domain_refuses_is_dead_lettered_without_retrying() -> None:
@@ -218,7 +318,7 @@ async def test_an_unexpected_failure_is_retried_in_place_and_then_succeeds() -> 
     assert workflow.dead_letters == []
     assert store.reads == 3
     assert command.ticket_id in store.documents
-    assert workflow.event_types() == ["TicketOpened", "TicketTriaged"]
+    assert workflow.event_types() == OPENED
 
 
 async def test_an_unexpected_failure_that_persists_is_dead_lettered_after_bounded_tries() -> None:

@@ -22,7 +22,7 @@ def test_a_missing_field_is_named_by_its_path() -> None:
     del payload["details"]["summary"]
 
     assert describe_error(validation_error(payload)) == (
-        "invalid message: details.summary: Field required"
+        "invalid message: OpenTicket.details.summary: Field required"
     )
 
 

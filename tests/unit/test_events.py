@@ -1,7 +1,8 @@
 """The Kafka contract: commands and events survive JSON, and bad messages are refused."""
 
 import json
-from typing import Any
+import re
+from typing import Any, get_args
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -10,7 +11,9 @@ from shared.events import (
     WORKFLOW,
     Event,
     OpenTicket,
+    TicketCommand,
     TicketDetails,
+    TicketEvent,
     TicketOpened,
     TicketTriaged,
     ticket_command_adapter,
@@ -50,6 +53,7 @@ def ticket_triaged() -> TicketTriaged:
         actor=WORKFLOW,
         team=Team.LEVEL_2,
         priority=Priority.P2,
+        tier="level_2",
         reason="category call_quality",
     )
 
@@ -76,6 +80,24 @@ def test_an_event_round_trips_through_json_as_its_own_type(event: Event) -> None
     assert type(parsed) is type(event)
 
 
+def member_names(union: object) -> list[str]:
+    return [member.__name__ for member in get_args(get_args(union)[0])]
+
+
+@pytest.mark.parametrize("name", member_names(TicketEvent))
+def test_an_event_is_named_in_the_past_tense(name: str) -> None:
+    last_word = re.findall(r"[A-Z][a-z]*", name)[-1]
+
+    assert last_word.endswith("ed") or last_word in {"Sent"}, f"{name} is not a fact"
+
+
+@pytest.mark.parametrize("name", member_names(TicketCommand))
+def test_a_command_is_named_in_the_imperative(name: str) -> None:
+    first_word = re.findall(r"[A-Z][a-z]*", name)[0]
+
+    assert not first_word.endswith("ed"), f"{name} is not a request"
+
+
 def test_the_type_field_selects_the_event_model() -> None:
     payload = as_json(ticket_triaged())
 
@@ -98,7 +120,9 @@ def test_a_command_of_another_type_is_refused() -> None:
     with pytest.raises(ValidationError) as refused:
         ticket_command_adapter.validate_python(payload)
 
-    assert refused.value.errors()[0]["loc"] == ("type",)
+    (error,) = refused.value.errors()
+    assert error["type"] == "union_tag_invalid"
+    assert "'CloseTicket' found using 'type'" in error["msg"]
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ def test_triage_is_internal_and_tells_the_customer_nothing() -> None:
         actor=WORKFLOW,
         team=Team.LEVEL_2,
         priority=Priority.P2,
+        tier="level_2",
     )
 
     assert message_for(event) is None

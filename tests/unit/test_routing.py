@@ -5,7 +5,7 @@ import pytest
 from services.workflow.domain.routing import triage
 from services.workflow.domain.rules import parse_rules
 from shared.vocabulary import Category, Priority, Team
-from tests.unit.examples import details, shipped_rules
+from tests.unit.examples import details, replace_line, shipped_rules, shipped_rules_text
 
 # The support process: who investigates each kind of problem first, and how urgent it is.
 ROUTES: dict[Category, tuple[Team, Priority]] = {
@@ -76,22 +76,13 @@ def test_many_users_outranks_the_category_of_the_problem() -> None:
 
 
 def test_a_category_the_rules_do_not_name_takes_the_default_team_and_priority() -> None:
-    rules = parse_rules(
-        """
-        [routing]
-        default_team = "level_1_support"
-        [routing.teams]
-        call_quality = "level_2_support"
-        [priority]
-        many_users_threshold = 10
-        many_users_team = "incident"
-        many_users_priority = "p1"
-        default = "p3"
-        [priority.by_category]
-        call_quality = "p2"
-        """
+    text, _ = replace_line(
+        shipped_rules_text(), 'number_porting = "numbering"', "", after="[routing.teams]"
     )
+    text, _ = replace_line(text, 'number_porting = "p3"', "", after="[priority.by_category]")
+    text, _ = replace_line(text, 'default = "p3"', 'default = "p4"', after="[priority]")
+    rules = parse_rules(text)
 
     routed = triage(details(category=Category.NUMBER_PORTING), rules)
 
-    assert (routed.team, routed.priority) == (Team.LEVEL_1, Priority.P3)
+    assert (routed.team, routed.priority) == (Team.LEVEL_1, Priority.P4)

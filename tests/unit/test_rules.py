@@ -1,21 +1,12 @@
 """The rules file: the shipped one parses; a wrong one is refused, naming the line."""
 
+from datetime import timedelta
+
 import pytest
 
 from services.workflow.domain.rules import RulesError, parse_rules
 from shared.vocabulary import Category, Priority, Team
-from tests.unit.examples import shipped_rules, shipped_rules_text
-
-
-def replace_line(text: str, old: str, new: str, after: str = "") -> tuple[str, int]:
-    """The text with the first line `old` after the line `after` replaced by `new`,
-    and the number of the last line of `new` in the result."""
-    lines = text.splitlines()
-    start = lines.index(after) if after else 0
-    index = lines.index(old, start)
-    added = new.splitlines()
-    lines[index : index + 1] = added
-    return "\n".join(lines) + "\n", index + len(added)
+from tests.unit.examples import replace_line, shipped_rules, shipped_rules_text
 
 
 def test_the_shipped_rules_file_parses() -> None:
@@ -25,6 +16,11 @@ def test_the_shipped_rules_file_parses() -> None:
     assert rules.routing.teams[Category.SERVICE_OUTAGE] is Team.INCIDENT
     assert rules.priority.many_users_threshold == 50
     assert rules.priority.by_category[Category.SERVICE_OUTAGE] is Priority.P1
+    assert rules.sla.p1.first_response == timedelta(minutes=15)
+    assert rules.sla.resolution_by_category[Category.COMPLEX_TECHNICAL] == timedelta(weeks=4)
+    assert rules.escalation.tiers == ["level_1", "level_2", "engineering_lead"]
+    assert rules.persistence.reopen_threshold == 2
+    assert rules.confirmation.window == timedelta(days=3)
 
 
 @pytest.mark.parametrize(
@@ -113,3 +109,43 @@ def test_a_missing_table_is_refused() -> None:
 
     with pytest.raises(RulesError, match=r"priority: Field required"):
         parse_rules(text)
+
+
+@pytest.mark.parametrize(
+    ("written", "duration"),
+    [
+        ("90m", timedelta(minutes=90)),
+        ("4h", timedelta(hours=4)),
+        ("3d", timedelta(days=3)),
+        ("2w", timedelta(weeks=2)),
+        ("45s", timedelta(seconds=45)),
+        ("1.5h", timedelta(minutes=90)),
+    ],
+)
+def test_a_duration_is_a_number_and_a_unit(written: str, duration: timedelta) -> None:
+    text, _ = replace_line(shipped_rules_text(), 'window = "3d"', f'window = "{written}"')
+
+    assert parse_rules(text).confirmation.window == duration
+
+
+@pytest.mark.parametrize(
+    ("written", "complaint"),
+    [
+        ('"5 parsecs"', "not a duration like 90m, 4h, 3d or 2w"),
+        ('"3"', "not a duration"),
+        ('"h"', "not a duration"),
+        ('"0m"', "should be greater than"),
+    ],
+    ids=["unknown-unit", "no-unit", "no-number", "zero"],
+)
+def test_a_wrong_duration_is_refused_naming_its_line(written: str, complaint: str) -> None:
+    text, line = replace_line(
+        shipped_rules_text(), 'resolution = "3d"', f"resolution = {written}", after="[sla.p2]"
+    )
+
+    with pytest.raises(RulesError) as refused:
+        parse_rules(text, source="rules.toml")
+
+    message = str(refused.value)
+    assert f"rules.toml:{line}: sla.p2.resolution:" in message
+    assert complaint in message

@@ -1,20 +1,50 @@
 """The stored ticket document: state, timeline and the embedded outbox in one document."""
 
-from typing import Any
+from typing import Any, cast
 
-from services.workflow.domain.tickets import open_ticket
-from services.workflow.store import _document, pending_events, ticket_from_document
-from tests.unit.examples import NOW, open_ticket_command, shipped_rules
+import bson
+import pytest
+from bson.codec_options import CodecOptions
+
+from services.workflow.domain.lifecycle import next_timer
+from services.workflow.domain.tickets import Decision, open_ticket
+from services.workflow.store import TicketStore, pending_events, ticket_from_document
+from shared.mongo import Collection, Document
+from shared.vocabulary import TicketStatus
+from tests.unit.examples import NOW, RESTING_STATUSES, open_ticket_command, shipped_rules, ticket_at
 
 
-def stored_document() -> dict[str, Any]:
-    return _document(open_ticket(open_ticket_command(), NOW, shipped_rules()))
+class InsertedDocuments:
+    """Stands in for the tickets collection when a new ticket is saved: keeps what was inserted."""
+
+    def __init__(self) -> None:
+        self.inserted: list[Document] = []
+
+    async def insert_one(self, document: Document) -> None:
+        self.inserted.append(document)
 
 
-def test_a_new_ticket_document_holds_every_event_pending_in_order() -> None:
-    decision = open_ticket(open_ticket_command(), NOW, shipped_rules())
+def opening() -> Decision:
+    return open_ticket(open_ticket_command(), NOW, shipped_rules())
 
-    document = _document(decision)
+
+async def stored(decision: Decision) -> Document:
+    """The document the real store inserts for a new ticket."""
+    collection = InsertedDocuments()
+    document = await TicketStore(cast(Collection, collection)).save(decision, loaded_version=None)
+    assert collection.inserted == [document]
+    return document
+
+
+def through_bson(document: Document) -> Document:
+    """What MongoDB or FerretDB hands back for the document."""
+    return bson.decode(bson.encode(document), codec_options=CodecOptions(tz_aware=True))
+
+
+async def test_a_new_ticket_document_holds_every_event_pending_in_order() -> None:
+    decision = opening()
+
+    document = await stored(decision)
 
     assert document["_id"] == decision.ticket.ticket_id
     assert [e["type"] for e in document["events"]] == ["TicketOpened", "TicketTriaged"]
@@ -22,7 +52,18 @@ def test_a_new_ticket_document_holds_every_event_pending_in_order() -> None:
     assert pending_events(document) == document["events"]
 
 
-def test_the_document_has_no_keys_mongodb_or_ferretdb_refuse() -> None:
+async def test_the_document_says_when_its_clocks_next_fire_and_is_not_claimed() -> None:
+    decision = opening()
+
+    document = await stored(decision)
+
+    assert document["next_timer_at"] == next_timer(decision.ticket)
+    assert document["next_timer_at"] == decision.ticket.clocks.first_response_due
+    assert document["timer_claimed_until"] is None
+
+
+@pytest.mark.parametrize("status", RESTING_STATUSES, ids=str)
+async def test_the_document_has_no_keys_mongodb_or_ferretdb_refuse(status: TicketStatus) -> None:
     def keys(value: object) -> list[str]:
         if isinstance(value, dict):
             return [k for key, inner in value.items() for k in [key, *keys(inner)]]
@@ -30,26 +71,29 @@ def test_the_document_has_no_keys_mongodb_or_ferretdb_refuse() -> None:
             return [k for item in value for k in keys(item)]
         return []
 
-    bad = [key for key in keys(stored_document()) if "." in key or key.startswith("$")]
+    document = await stored(Decision(ticket_at(status), ()))
 
-    assert bad == []
-
-
-def test_a_stored_ticket_document_reads_back_as_the_same_ticket() -> None:
-    decision = open_ticket(open_ticket_command(), NOW, shipped_rules())
-
-    assert ticket_from_document(_document(decision)) == decision.ticket
+    assert [key for key in keys(document) if "." in key or key.startswith("$")] == []
 
 
-def test_only_the_events_still_pending_are_published_again() -> None:
-    document = stored_document()
+@pytest.mark.parametrize("status", RESTING_STATUSES, ids=str)
+async def test_a_stored_ticket_reads_back_as_the_same_ticket(status: TicketStatus) -> None:
+    ticket = ticket_at(status)
+
+    document = through_bson(await stored(Decision(ticket, ())))
+
+    assert ticket_from_document(document) == ticket
+
+
+async def test_only_the_events_still_pending_are_published_again() -> None:
+    document = await stored(opening())
     _opened, triaged = document["events"]
     document["outbox_pending"] = [triaged["event_id"]]
 
     assert pending_events(document) == [triaged]
 
 
-def test_a_document_with_nothing_pending_has_nothing_to_publish() -> None:
-    document = {**stored_document(), "outbox_pending": []}
+async def test_a_document_with_nothing_pending_has_nothing_to_publish() -> None:
+    document: dict[str, Any] = {**(await stored(opening())), "outbox_pending": []}
 
     assert pending_events(document) == []

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from services.workflow.domain.rules import Rules
 from services.workflow.domain.sla import pause, resume
 from services.workflow.domain.tickets import (
@@ -51,6 +53,7 @@ from shared.events import (
     TicketAssigned,
     TicketClosed,
     TicketCommand,
+    TicketDetails,
     TicketEscalated,
     TicketReopened,
 )
@@ -183,17 +186,19 @@ class Change:
     def _customer_heard_from_support(self) -> None:
         """A customer-visible step restarts keep-in-loop; an agent's first one is the response."""
         visible = [e for e in self.events if e.customer_visible]
+        # Asking the customer a question or to confirm is a response too, though it pauses
+        # or stops the other clocks.
+        if self.ticket.first_responded_at is None and any(
+            e.actor.role is Role.AGENT for e in visible
+        ):
+            self.update(first_responded_at=self.now)
+            self.clocks(first_response_due=None)
         if not visible or self.ticket.status in CLOCKS_STOPPED | CLOCKS_PAUSED:
             if self.ticket.status in CLOCKS_STOPPED:
                 self.clocks(next_update_due=None)
             return
         cadence = self.rules.sla.targets(self.ticket.priority, self.ticket.details.category)
         self.clocks(next_update_due=self.now + cadence.keep_in_loop)
-        if self.ticket.first_responded_at is None and any(
-            e.actor.role is Role.AGENT for e in visible
-        ):
-            self.update(first_responded_at=self.now)
-            self.clocks(first_response_due=None)
 
 
 def next_timer(ticket: Ticket) -> datetime | None:
@@ -256,10 +261,20 @@ def _add_customer_comment(change: Change, command: AddCustomerComment) -> None:
 
 def _add_call_ids(change: Change, command: AddCallIds) -> None:
     known = change.ticket.details.call_ids
-    new = [call for call in command.call_ids if call not in known]
-    if new:
-        change.emit(CallIdsAdded, call_ids=new)
-        change.update(details=change.ticket.details.model_copy(update={"call_ids": known + new}))
+    new = [call for call in dict.fromkeys(command.call_ids) if call not in known]
+    if not new:
+        return
+    try:  # validated, so a ticket never holds what it could not be loaded back with
+        details = TicketDetails.model_validate(
+            {**change.ticket.details.model_dump(), "call_ids": known + new}
+        )
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]["msg"]
+        raise UnprocessableMessage(
+            f"ticket {change.ticket.ticket_id} cannot take {len(new)} more call_ids: {problem}"
+        ) from error
+    change.emit(CallIdsAdded, call_ids=new)
+    change.update(details=details)
 
 
 def _request_development(change: Change, command: RequestDevelopment) -> None:

@@ -5,7 +5,16 @@ import tomllib
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.vocabulary import Category, Priority, Team
 
@@ -71,13 +80,35 @@ class EscalationRules(_Strict):
     default_tier: str
     starting_tier: dict[Category, str] = {}
 
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_distinct(cls, tiers: list[str]) -> list[str]:
+        if len(set(tiers)) != len(tiers):
+            raise ValueError("tiers must be distinct")
+        return tiers
+
     @model_validator(mode="after")
     def _tiers_known(self) -> "EscalationRules":
-        unknown = {self.default_tier, *self.starting_tier.values()} - set(self.tiers)
+        """Each unknown tier is reported at its own key, so the error names its line."""
+        named = [(("default_tier",), self.default_tier)] + [
+            (("starting_tier", category.value), tier)
+            for category, tier in self.starting_tier.items()
+        ]
+        unknown = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "unknown_tier",
+                    "unknown tier {tier}; tiers are {tiers}",
+                    {"tier": tier, "tiers": ", ".join(self.tiers)},
+                ),
+                loc=loc,
+                input=tier,
+            )
+            for loc, tier in named
+            if tier not in self.tiers
+        ]
         if unknown:
-            raise ValueError(f"unknown tier(s) {sorted(unknown)}; tiers are {self.tiers}")
-        if len(set(self.tiers)) != len(self.tiers):
-            raise ValueError("tiers must be distinct")
+            raise ValidationError.from_exception_data(type(self).__name__, unknown)
         return self
 
     def first_tier(self, category: Category) -> str:

@@ -1,0 +1,68 @@
+"""Route dependencies: the stores, the ticket a path names, and the issuer of a command."""
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Path, Request, status
+
+from services.intake.auth import AnyCaller
+from services.intake.commands import CommandBus
+from services.intake.customers import Customers
+from services.intake.documents import TicketRecord
+from services.intake.issuing import Issuer, command_id_for
+from services.intake.queries import Reads
+from shared.vocabulary import TicketId
+
+
+def _reads(request: Request) -> Reads:
+    reads: Reads = request.app.state.reads
+    return reads
+
+
+def _bus(request: Request) -> CommandBus:
+    bus: CommandBus = request.app.state.bus
+    return bus
+
+
+def _customers(request: Request) -> Customers:
+    customers: Customers = request.app.state.customers
+    return customers
+
+
+ReadsDep = Annotated[Reads, Depends(_reads)]
+BusDep = Annotated[CommandBus, Depends(_bus)]
+CustomersDep = Annotated[Customers, Depends(_customers)]
+TicketIdPath = Annotated[TicketId, Path()]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description=(
+            "Retrying with the same key is always safe: it names the same command (and ticket)"
+            " and creates nothing new."
+        ),
+    ),
+]
+
+
+async def _visible_ticket(
+    ticket_id: TicketIdPath, caller: AnyCaller, reads: ReadsDep
+) -> TicketRecord:
+    """The ticket, if the caller may see it; another customer's ticket is simply not found."""
+    ticket = await reads.ticket(ticket_id, caller)
+    if ticket is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"ticket {ticket_id} not found")
+    return ticket
+
+
+def _issuer(
+    request: Request, caller: AnyCaller, bus: BusDep, idempotency_key: IdempotencyKey = None
+) -> Issuer:
+    route = f"{request.method} {request.url.path}"
+    command_id = command_id_for(caller.name, idempotency_key, route)
+    return Issuer(caller, bus, command_id, idempotency_key)
+
+
+VisibleTicket = Annotated[TicketRecord, Depends(_visible_ticket)]
+IssuerDep = Annotated[Issuer, Depends(_issuer)]

@@ -1,0 +1,154 @@
+"""What agents (and a development tracker integration) do to a ticket: each a command on Kafka.
+
+Every route answers 202 once Kafka acknowledged the command; the role is checked before the
+ticket is looked up, and a step the ticket's status does not allow is refused with 409.
+"""
+
+from fastapi import APIRouter, status
+
+from services.intake.auth import Agent, AgentOrSystem
+from services.intake.bodies import (
+    AssignmentRequest,
+    CallIdsRequest,
+    DevelopmentProgressRequest,
+    DevelopmentRequest,
+    InternalNoteRequest,
+    PublicUpdateRequest,
+    StatusRequest,
+)
+from services.intake.dependencies import IssuerDep, VisibleTicket
+from services.intake.preconditions import (
+    require_development_progress,
+    require_not_closed,
+    require_status_reachable,
+    require_step,
+)
+from services.intake.routes.responses import DEVELOPMENT_STEP, STEP, WRITE
+from services.intake.schemas import CommandAccepted
+from shared.events import (
+    AddCallIds,
+    AddInternalNote,
+    AssignTicket,
+    ChangeStatus,
+    PostPublicUpdate,
+    RecordDevelopmentProgress,
+    RequestDevelopment,
+)
+from shared.lifecycle import Step
+
+router = APIRouter(tags=["agents"])
+ACCEPTED = status.HTTP_202_ACCEPTED
+
+
+@router.post(
+    "/tickets/{ticket_id}/assignment",
+    status_code=ACCEPTED,
+    responses=STEP,
+    summary="Hand the ticket to another team and/or involve more teams (role: agent)",
+)
+async def assign_ticket(
+    _caller: Agent, ticket: VisibleTicket, body: AssignmentRequest, issuer: IssuerDep
+) -> CommandAccepted:
+    require_not_closed(ticket, "assign the ticket")
+    return await issuer.send(
+        AssignTicket,
+        ticket.ticket_id,
+        team=body.team,
+        add_teams=body.add_teams,
+        reason=body.reason,
+    )
+
+
+@router.post(
+    "/tickets/{ticket_id}/status",
+    status_code=ACCEPTED,
+    responses=STEP,
+    summary="Move the ticket to another status (role: agent)",
+    description="The 409 answer lists the steps and the statuses the ticket allows from here.",
+)
+async def change_status(
+    _caller: Agent, ticket: VisibleTicket, body: StatusRequest, issuer: IssuerDep
+) -> CommandAccepted:
+    require_status_reachable(ticket, body.status)
+    return await issuer.send(ChangeStatus, ticket.ticket_id, status=body.status, reason=body.reason)
+
+
+@router.post(
+    "/tickets/{ticket_id}/updates",
+    status_code=ACCEPTED,
+    responses=STEP,
+    summary="Post an update that is sent to the customer (role: agent)",
+)
+async def post_public_update(
+    _caller: Agent, ticket: VisibleTicket, body: PublicUpdateRequest, issuer: IssuerDep
+) -> CommandAccepted:
+    require_not_closed(ticket, "post an update")
+    return await issuer.send(PostPublicUpdate, ticket.ticket_id, message=body.message)
+
+
+@router.post(
+    "/tickets/{ticket_id}/notes",
+    status_code=ACCEPTED,
+    responses=WRITE,
+    summary="Add an internal note, never sent to the customer (role: agent)",
+)
+async def add_internal_note(
+    _caller: Agent, ticket: VisibleTicket, body: InternalNoteRequest, issuer: IssuerDep
+) -> CommandAccepted:
+    return await issuer.send(AddInternalNote, ticket.ticket_id, text=body.text)
+
+
+@router.post(
+    "/tickets/{ticket_id}/call-ids",
+    status_code=ACCEPTED,
+    responses=WRITE,
+    summary="Add the call IDs of more problem calls (roles: agent, system)",
+)
+async def add_call_ids(
+    _caller: AgentOrSystem, ticket: VisibleTicket, body: CallIdsRequest, issuer: IssuerDep
+) -> CommandAccepted:
+    return await issuer.send(
+        AddCallIds, ticket.ticket_id, call_ids=body.call_ids, reason=body.reason
+    )
+
+
+@router.post(
+    "/tickets/{ticket_id}/development",
+    status_code=ACCEPTED,
+    responses=STEP,
+    summary="A code change is needed: open a linked development ticket (role: agent)",
+)
+async def request_development(
+    _caller: Agent, ticket: VisibleTicket, body: DevelopmentRequest, issuer: IssuerDep
+) -> CommandAccepted:
+    require_step(ticket, Step.OPEN_DEVELOPMENT)
+    return await issuer.send(
+        RequestDevelopment, ticket.ticket_id, summary=body.summary, reason=body.reason
+    )
+
+
+@router.post(
+    "/tickets/{ticket_id}/development/progress",
+    status_code=ACCEPTED,
+    responses=DEVELOPMENT_STEP,
+    summary="Report the development ticket's progress (roles: agent, system)",
+    description=(
+        "For a development tracker integration: fix in progress, testing, deployed. A deployed "
+        "fix goes to the customer for confirmation. 409 if the ticket has no such development "
+        "ticket or its status does not allow the step; a repeated report is accepted."
+    ),
+)
+async def record_development_progress(
+    _caller: AgentOrSystem,
+    ticket: VisibleTicket,
+    body: DevelopmentProgressRequest,
+    issuer: IssuerDep,
+) -> CommandAccepted:
+    require_development_progress(ticket, body.development_ticket_id, body.status)
+    return await issuer.send(
+        RecordDevelopmentProgress,
+        ticket.ticket_id,
+        development_ticket_id=body.development_ticket_id,
+        status=body.status,
+        reason=body.reason,
+    )

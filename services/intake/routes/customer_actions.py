@@ -1,0 +1,97 @@
+"""What a customer does to their own ticket: comment, confirm the resolution, or reopen it.
+
+Another customer's ticket is not found (404), so ticket ids reveal nothing.
+"""
+
+from fastapi import APIRouter, Response, status
+
+from services.intake.auth import CustomerCaller
+from services.intake.bodies import CommentRequest, ConfirmationRequest, ReopenRequest
+from services.intake.dependencies import IssuerDep, ReadsDep, VisibleTicket
+from services.intake.documents import TicketRecord, follow_up_details
+from services.intake.issuing import Issuer
+from services.intake.preconditions import require_not_closed, require_step
+from services.intake.queries import Reads
+from services.intake.routes.responses import STEP
+from services.intake.schemas import CommandAccepted, ReopenAccepted
+from shared.events import AddCustomerComment, ConfirmResolution, ReportNotFixed
+from shared.lifecycle import Step
+from shared.vocabulary import TicketStatus, ticket_id_for_request
+
+router = APIRouter(tags=["customers"])
+ACCEPTED = status.HTTP_202_ACCEPTED
+NO_CONFIRMATION_COMMENT = ConfirmationRequest()
+NO_REOPEN_COMMENT = ReopenRequest()
+
+
+@router.post(
+    "/tickets/{ticket_id}/comments",
+    status_code=ACCEPTED,
+    responses=STEP,
+    summary="Write to support about the ticket (role: customer, own tickets)",
+    description="If support was waiting on the customer, work resumes.",
+)
+async def add_comment(
+    _caller: CustomerCaller, ticket: VisibleTicket, body: CommentRequest, issuer: IssuerDep
+) -> CommandAccepted:
+    require_not_closed(ticket, "comment")
+    return await issuer.send(AddCustomerComment, ticket.ticket_id, message=body.message)
+
+
+@router.post(
+    "/tickets/{ticket_id}/confirmation",
+    status_code=ACCEPTED,
+    responses=STEP,
+    summary="Confirm the problem is solved (role: customer, own tickets)",
+)
+async def confirm_resolution(
+    _caller: CustomerCaller,
+    ticket: VisibleTicket,
+    issuer: IssuerDep,
+    body: ConfirmationRequest = NO_CONFIRMATION_COMMENT,
+) -> CommandAccepted:
+    require_step(ticket, Step.CONFIRM_RESOLUTION)
+    return await issuer.send(ConfirmResolution, ticket.ticket_id, comment=body.comment)
+
+
+@router.post(
+    "/tickets/{ticket_id}/reopen",
+    status_code=ACCEPTED,
+    responses=STEP,
+    summary="Report the problem is not fixed (role: customer, own tickets)",
+    description=(
+        "While awaiting confirmation or resolved, the ticket is reopened. A closed ticket stays "
+        "closed: a new follow-up ticket is opened instead, and answered as `ticket_id` with "
+        "`follow_up_of` naming the closed one."
+    ),
+)
+async def reopen(
+    _caller: CustomerCaller,
+    ticket: VisibleTicket,
+    reads: ReadsDep,
+    issuer: IssuerDep,
+    response: Response,
+    body: ReopenRequest = NO_REOPEN_COMMENT,
+) -> ReopenAccepted:
+    if ticket.status is TicketStatus.CLOSED:
+        accepted = await _open_follow_up(issuer, reads, ticket, body.comment)
+        response.headers["Location"] = accepted.url
+        return accepted
+    require_step(ticket, Step.REOPEN)
+    sent = await issuer.send(ReportNotFixed, ticket.ticket_id, comment=body.comment)
+    return ReopenAccepted(**sent.model_dump())
+
+
+async def _open_follow_up(
+    issuer: Issuer, reads: Reads, closed: TicketRecord, comment: str
+) -> ReopenAccepted:
+    # Named by this request's command id: a retry with the same key opens the same follow-up.
+    ticket_id = ticket_id_for_request(issuer.caller.name, issuer.command_id)
+    accepted = await issuer.open_ticket(
+        reads,
+        ticket_id,
+        follow_up_details(closed, comment),
+        follow_up_of=closed.ticket_id,
+        reason=f"the customer reports that the problem of {closed.ticket_id} is back",
+    )
+    return ReopenAccepted(**accepted.model_dump(), follow_up_of=closed.ticket_id)

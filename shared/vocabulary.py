@@ -115,8 +115,10 @@ class Role(StrEnum):
 
 
 class Channel(StrEnum):
-    WEBHOOK = "webhook"
     IN_APP = "in_app"
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"
 
 
 class DeliveryStatus(StrEnum):

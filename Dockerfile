@@ -14,8 +14,8 @@ RUN groupadd --system --gid 10001 switchboard \
         --shell /usr/sbin/nologin switchboard
 
 # Dependencies first, straight from pyproject.toml, so a code change does not reinstall them.
-# The code itself runs from /app (PYTHONPATH) rather than from an installed wheel: the wheel
-# would lack services/workflow/rules.toml, which pyproject does not declare as package data.
+# The code itself runs from /app (PYTHONPATH), with its rules file and message templates
+# beside it, exactly as the tests run it.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/requirements.txt \
     && pip install --no-cache-dir -r /tmp/requirements.txt \

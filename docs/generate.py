@@ -75,7 +75,8 @@ def _description() -> str:
     )
     return (
         "The Kafka topics of Switchboard: intake publishes ticket commands, workflow consumes "
-        "them and publishes ticket events, notifier consumes the events. Operations are named "
+        "them and publishes ticket events, notifier consumes the events and publishes what became "
+        "of each notification, which workflow records on the ticket. Operations are named "
         "`<service>:<channel>`. Messages that can never be processed are published to the "
         "dead-letter topic with `x-dead-letter-*` headers naming the error and the source.\n\n"
         f"{topics}"

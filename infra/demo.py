@@ -48,7 +48,17 @@ async def run_demo(intake_url: str) -> int:
     async with httpx.AsyncClient(base_url=intake_url, timeout=30) as client:
         await client.put(
             f"/v1/customers/{customer}",
-            json={"name": "Demo Telecom", "webhook": {"url": hook, "secret": SECRET}},
+            json={
+                "name": "Demo Telecom",
+                "contacts": [
+                    {
+                        "contact_id": "ops",
+                        "name": "NOC",
+                        "language": "en",
+                        "webhook": {"url": hook, "secret": SECRET},
+                    }
+                ],
+            },
             headers={"X-API-Key": agent_key},
         )
         call_id = f"call-{uuid.uuid4().hex[:10]}"

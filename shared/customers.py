@@ -59,7 +59,7 @@ class Contact(ValueObject):
     @field_validator("opt_out")
     @classmethod
     def _outages_always_go_out(cls, kinds: tuple[MessageKind, ...]) -> tuple[MessageKind, ...]:
-        refused = sorted(set(kinds) & ALWAYS_SENT)
+        refused = sorted(kind.value for kind in set(kinds) & ALWAYS_SENT)
         if refused:
             raise ValueError(f"outage messages always go out; cannot opt out of {refused}")
         return tuple(sorted(set(kinds)))

@@ -49,3 +49,9 @@ async def ensure_indexes(database: Database) -> None:
     await notifications.create_index([("customer_id", 1), ("created_at", -1)])
     await notifications.create_index([("status", 1), ("next_attempt_at", 1)])
     await notifications.create_index("ticket_id")
+    await notifications.create_index("events_owed")
+    customers = database[Collections.CUSTOMERS]  # who an outage hits: one service at a time
+    await customers.create_index("services.regions")
+    await customers.create_index("services.carrier_routes")
+    await customers.create_index("services.number_ranges")
+    await customers.create_index("services.products")

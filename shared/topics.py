@@ -32,6 +32,15 @@ DEVELOPMENT_EVENTS = Topic(
         " tracker integration; the same events are on the ticket events topic too."
     ),
 )
+NOTIFICATION_EVENTS = Topic(
+    name="switchboard.notification-events.v1",
+    partitions=6,
+    key="ticket id",
+    description=(
+        "What became of each notification: handed to its channel, delivered, or given up;"
+        " published by notifier, recorded on the ticket's timeline by workflow."
+    ),
+)
 DEAD_LETTER = Topic(
     name="switchboard.dead-letter.v1",
     partitions=1,
@@ -39,7 +48,13 @@ DEAD_LETTER = Topic(
     description="Messages that can never be processed, with the error and the original payload.",
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (TICKET_COMMANDS, TICKET_EVENTS, DEVELOPMENT_EVENTS, DEAD_LETTER)
+ALL_TOPICS: tuple[Topic, ...] = (
+    TICKET_COMMANDS,
+    TICKET_EVENTS,
+    DEVELOPMENT_EVENTS,
+    NOTIFICATION_EVENTS,
+    DEAD_LETTER,
+)
 
 
 class DeadLetterHeader:

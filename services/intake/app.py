@@ -9,7 +9,11 @@ from fastapi import FastAPI
 from services.intake.auth import ApiKeys
 from services.intake.commands import CommandBus
 from services.intake.customers import Customers
-from services.intake.errors import register_conflict_handlers, register_unavailable_handlers
+from services.intake.errors import (
+    register_conflict_handlers,
+    register_unavailable_handlers,
+    register_validation_handler,
+)
 from services.intake.health import build_health_router
 from services.intake.queries import Reads
 from services.intake.routes import router
@@ -70,4 +74,5 @@ def create_app(settings: IntakeSettings) -> FastAPI:
 
     register_unavailable_handlers(app, settings.retry_after_s)
     register_conflict_handlers(app)
+    register_validation_handler(app)
     return app

@@ -3,7 +3,9 @@
 Documents written by an earlier version lack the lifecycle fields; they read with defaults.
 """
 
+import heapq
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +18,15 @@ from services.intake.schemas import (
     DevelopmentView,
     TicketView,
 )
+from shared.deliveries import DeliveryEntry
 from shared.events import CustomerCommented, TicketDetails, TicketEvent, ticket_event_adapter
 from shared.mongo import Document
 from shared.vocabulary import Category, DevelopmentStatus, Priority, Role, Team, TicketStatus
 
 log = logging.getLogger("switchboard.intake.documents")
+
+# A ticket's timeline: its events, and what became of the notifications they caused.
+TimelineItem = TicketEvent | DeliveryEntry
 
 FOLLOW_UP_PREFIX = "Follow-up: "
 SUMMARY_MAX = 200  # TicketDetails.summary's limit
@@ -137,6 +143,38 @@ def timeline_for(caller: Caller, stored_events: list[Document]) -> list[TicketEv
     if caller.role is not Role.CUSTOMER:
         return events
     return [e for e in events if e.customer_visible or isinstance(e, CustomerCommented)]
+
+
+def deliveries_for(caller: Caller, stored_deliveries: list[Document]) -> list[DeliveryEntry]:
+    """Every delivery attempt for agents; a customer sees what reached them."""
+    entries = [entry for entry in map(_delivery, stored_deliveries) if entry is not None]
+    if caller.role is not Role.CUSTOMER:
+        return entries
+    return [
+        entry
+        for entry in entries
+        if entry.type == "NotificationDelivered" and entry.customer_id == caller.customer_id
+    ]
+
+
+def merged_timeline(
+    events: Iterable[TicketEvent], deliveries: Iterable[DeliveryEntry]
+) -> list[TimelineItem]:
+    """Deliveries merged into the events by time; the events keep their stored order."""
+    ordered = sorted(deliveries, key=lambda entry: entry.occurred_at)
+    merged: Iterable[TimelineItem] = heapq.merge(events, ordered, key=lambda item: item.occurred_at)
+    return list(merged)
+
+
+def _delivery(stored: Document) -> DeliveryEntry | None:
+    try:
+        return DeliveryEntry.model_validate(stored)
+    except ValidationError as error:
+        log.warning(
+            "delivery left out of a timeline",
+            extra={"event_id": stored.get("event_id"), "error": str(error)},
+        )
+        return None
 
 
 def _parsed(stored: Document) -> TicketEvent | None:

@@ -1,12 +1,17 @@
-"""Where failures become HTTP answers: infrastructure → 503 with Retry-After, conflicts → 409."""
+"""Where failures become HTTP answers: outages 503 (Retry-After), conflicts 409, bad input 422."""
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request, Response, status
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
 from services.intake.commands import KafkaOutcomeUnknown, KafkaUnavailable
+from services.intake.customers import DirectoryChanged
 from services.intake.issuing import IdempotencyKeyReused
 from services.intake.preconditions import NoSuchDevelopmentTicket, statuses_an_agent_may_set
 from services.intake.schemas import Problem, TransitionRefused
@@ -44,6 +49,7 @@ CONFLICTS: tuple[type[Exception], ...] = (
     IllegalTransition,
     NoSuchDevelopmentTicket,
     IdempotencyKeyReused,
+    DirectoryChanged,
 )
 
 
@@ -68,3 +74,42 @@ def _transition_refused(error: IllegalTransition) -> TransitionRefused:
         allowed_steps=error.allowed,
         allowed_statuses=statuses_an_agent_may_set(error.status),
     )
+
+
+REDACTED = "<redacted>"
+
+
+def invalid_body(error: ValidationError) -> RequestValidationError:
+    """A body that broke a rule checked after parsing: the same 422 as a parse error."""
+    return RequestValidationError(
+        [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+    )
+
+
+def register_validation_handler(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+
+async def _invalid_request(request: Request, error: Exception) -> Response:
+    # A 422 echoes each offending input; a webhook secret must not travel back with it.
+    if not isinstance(error, RequestValidationError):
+        raise TypeError(f"expected a RequestValidationError, got {error!r}")
+    errors = [_redacted(e) for e in error.errors()]
+    return await request_validation_exception_handler(
+        request, RequestValidationError(errors, body=error.body)
+    )
+
+
+def _redacted(error: dict[str, Any]) -> dict[str, Any]:
+    if "input" not in error:
+        return error
+    is_secret = list(error.get("loc", ()))[-1:] == ["secret"]
+    return {**error, "input": REDACTED if is_secret else _without_secrets(error["input"])}
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if k == "secret" else _without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secrets(item) for item in value]
+    return value

@@ -4,15 +4,26 @@ Every filter is an equality or a range on a validated value, so no caller input 
 query operator; and every operator used here works on MongoDB and FerretDB alike.
 """
 
+from datetime import datetime
+
 from services.intake.auth import Caller
-from services.intake.documents import TicketRecord, ticket_record, timeline_for
+from services.intake.documents import (
+    TicketRecord,
+    TimelineItem,
+    deliveries_for,
+    merged_timeline,
+    ticket_record,
+    timeline_for,
+)
 from services.intake.schemas import NotificationView, TicketFilters
-from shared.events import TicketEvent
 from shared.mongo import Collections, Database, Document
-from shared.vocabulary import Role
+from shared.vocabulary import Channel, Role
 
 NEWEST_FIRST = [("created_at", -1)]
-WITHOUT_HISTORY = {"events": 0, "outbox_pending": 0}
+# The in-app feed's order: creation time, ties broken by id, so a position is exact.
+FEED_ORDER = [("created_at", 1), ("_id", 1)]
+FeedPosition = tuple[datetime, str]  # (created_at, notification id) of the last one seen
+WITHOUT_HISTORY = {"events": 0, "outbox_pending": 0, "deliveries": 0}
 
 
 def _scope(caller: Caller) -> Document:
@@ -76,10 +87,15 @@ class Reads:
         cursor = self._tickets.find(query, WITHOUT_HISTORY, sort=NEWEST_FIRST, limit=filters.limit)
         return [ticket_record(document) async for document in cursor]
 
-    async def timeline(self, ticket_id: str, caller: Caller) -> list[TicketEvent] | None:
+    async def timeline(self, ticket_id: str, caller: Caller) -> list[TimelineItem] | None:
         query = {"_id": ticket_id, **_scope(caller)}
-        document = await self._tickets.find_one(query, {"events": 1})
-        return timeline_for(caller, document.get("events", [])) if document else None
+        document = await self._tickets.find_one(query, {"events": 1, "deliveries": 1})
+        if document is None:
+            return None
+        return merged_timeline(
+            timeline_for(caller, document.get("events", [])),
+            deliveries_for(caller, document.get("deliveries", [])),
+        )
 
     async def notifications(self, customer_id: str, limit: int) -> list[NotificationView]:
         cursor = self._notifications.find(
@@ -89,3 +105,38 @@ class Reads:
             NotificationView.model_validate({**document, "notification_id": document["_id"]})
             async for document in cursor
         ]
+
+    async def in_app_position(
+        self, customer_id: str, last_seen_id: str | None
+    ) -> FeedPosition | None:
+        """Where a follower of the in-app feed resumes: after the one it saw last, else after
+        the newest; None when the customer has none yet."""
+        feed = _in_app_feed(customer_id)
+        found = None
+        if last_seen_id is not None:
+            found = await self._notifications.find_one({**feed, "_id": last_seen_id})
+        if found is None:
+            newest_first = [(field, -direction) for field, direction in FEED_ORDER]
+            found = await self._notifications.find_one(feed, sort=newest_first)
+        return (found["created_at"], found["_id"]) if found else None
+
+    async def in_app_notifications_after(
+        self, customer_id: str, position: FeedPosition | None, limit: int
+    ) -> list[NotificationView]:
+        """The customer's in-app notifications after `position`, oldest first."""
+        query = _in_app_feed(customer_id)
+        if position is not None:
+            created_at, notification_id = position
+            query["$or"] = [
+                {"created_at": {"$gt": created_at}},
+                {"created_at": created_at, "_id": {"$gt": notification_id}},
+            ]
+        cursor = self._notifications.find(query, sort=FEED_ORDER, limit=limit)
+        return [
+            NotificationView.model_validate({**document, "notification_id": document["_id"]})
+            async for document in cursor
+        ]
+
+
+def _in_app_feed(customer_id: str) -> Document:
+    return {"customer_id": customer_id, "channel": Channel.IN_APP.value}

@@ -1,9 +1,9 @@
-"""HTTP response models of the intake API, and the bodies of opening a ticket and customers."""
+"""HTTP response models of the intake API, and the body of opening a ticket."""
 
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import TicketDetails
 from shared.lifecycle import Step
@@ -174,33 +174,6 @@ class NotificationView(BaseModel):
     created_at: datetime
     delivered_at: datetime | None = None
     last_error: str | None = None
-
-
-class WebhookContact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: HttpUrl
-    secret: Annotated[str, Field(min_length=16, max_length=256)]
-
-
-class CustomerRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    webhook: WebhookContact | None = None
-
-
-class WebhookContactView(BaseModel):
-    url: str
-    secret_set: bool
-
-
-class CustomerView(BaseModel):
-    """A customer as shown back: the webhook secret is never echoed."""
-
-    customer_id: str
-    name: str
-    webhook: WebhookContactView | None
 
 
 class Problem(BaseModel):

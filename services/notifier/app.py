@@ -7,16 +7,22 @@ from datetime import UTC, datetime
 import httpx
 from faststream.asgi import AsgiFastStream
 
+from services.notifier.channels.base import ChannelAdapter
+from services.notifier.channels.email import EmailChannel
+from services.notifier.channels.sms import SmsChannel
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.deliveries import DeliveryWorker
+from services.notifier.delivery_events import KafkaDeliveryEvents
+from services.notifier.domain.policy import shipped_templates
 from services.notifier.notifications import TicketNotifications
 from services.notifier.settings import NotifierSettings
 from services.notifier.store import CustomerDirectory, NotificationStore
 from services.notifier.subscribers import build_router
+from shared.deliveries import NotificationEvent
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
-from shared.topics import ALL_TOPICS
+from shared.topics import ALL_TOPICS, NOTIFICATION_EVENTS
 from shared.vocabulary import Channel
 
 
@@ -24,7 +30,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def build_channels(
+    settings: NotifierSettings, http: httpx.AsyncClient
+) -> dict[str, ChannelAdapter]:
+    """Which adapter delivers each channel; in-app needs none, as stored is delivered."""
+    return {
+        Channel.EMAIL.value: EmailChannel.from_settings(settings),
+        Channel.SMS.value: SmsChannel.from_settings(settings, http),
+        Channel.WEBHOOK.value: WebhookChannel.from_settings(settings, http),
+    }
+
+
 def create_app(settings: NotifierSettings) -> AsgiFastStream:
+    shipped_templates()  # every message template compiles, or the notifier does not start
     broker = create_broker(
         settings,
         client_id="switchboard-notifier",
@@ -40,8 +58,19 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         limits=httpx.Limits(max_connections=settings.delivery_concurrency),
         headers={"User-Agent": "Switchboard-Notifier/1"},
     )
+    delivery_events = broker.publisher(
+        NOTIFICATION_EVENTS.name,
+        schema=NotificationEvent,
+        title="notification-events",
+        description=NOTIFICATION_EVENTS.description,
+    )
     worker = DeliveryWorker(
-        store, directory, {Channel.WEBHOOK.value: WebhookChannel(http)}, utc_now, settings
+        store,
+        directory,
+        build_channels(settings, http),
+        utc_now,
+        settings,
+        KafkaDeliveryEvents(delivery_events),
     )
     notifications = TicketNotifications(store, directory, worker, utc_now)
     broker.include_router(build_router(notifications, settings.notifier_group))

@@ -1,19 +1,32 @@
-"""The delivery loop: lease due notifications, hand them to their channel, record the outcome."""
+"""The delivery loop: lease due notifications, hand them to their channel, record the outcome,
+then publish it as delivery events."""
 
 import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
+
 from services.notifier.channels.base import ChannelAdapter, DeliveryResult
+from services.notifier.delivery_events import (
+    DeliveryEventPublisher,
+    attempt_events,
+    recorded_events,
+    stored_events,
+)
 from services.notifier.domain.retry import retry_at
 from services.notifier.settings import NotifierSettings
 from services.notifier.store import CustomerDirectory, NotificationStore
+from shared.deliveries import NotificationEvent
 from shared.mongo import Document
+from shared.vocabulary import DeliveryStatus
 
 log = logging.getLogger("switchboard.notifier.deliveries")
+
+RELAY_BATCH = 100
 
 
 class DeliveryWorker:
@@ -24,12 +37,14 @@ class DeliveryWorker:
         channels: Mapping[str, ChannelAdapter],
         clock: Callable[[], datetime],
         settings: NotifierSettings,
+        events: DeliveryEventPublisher,
     ) -> None:
         self._store = store
         self._directory = directory
         self._channels = channels
         self._clock = clock
         self._settings = settings
+        self._events = events
         self._slots = asyncio.Semaphore(settings.delivery_concurrency)
         self._wakeup = asyncio.Event()
 
@@ -37,11 +52,25 @@ class DeliveryWorker:
         """New notifications were stored: deliver now rather than at the next poll."""
         self._wakeup.set()
 
+    async def stored(self, documents: Sequence[Document]) -> None:
+        """Notifications of one event were stored (or found stored already, on a redelivery).
+
+        Those delivered by being stored (in-app) are published as delivered; the worker is
+        woken for the others. Pass every document of the event, not only the new ones: the
+        events are idempotent, so a redelivered event re-publishes what a crash lost.
+        """
+        events = [event for document in documents for event in stored_events(document)]
+        if events:
+            await self._events.publish(events)
+        if any(d.get("status") == DeliveryStatus.PENDING.value for d in documents):
+            self.wake()
+
     async def run(self) -> None:
         while True:
             self._wakeup.clear()
             try:
                 await self.deliver_due()
+                await self.publish_owed_events()
             except Exception:
                 log.exception("delivery pass failed; retrying at the next poll")
             with contextlib.suppress(TimeoutError):
@@ -64,7 +93,8 @@ class DeliveryWorker:
         try:
             await self.deliver(notification)
         except Exception:
-            # The lease expires and the notification is tried again; log, never lose it.
+            # Before the outcome is recorded, the lease expires and the notification is tried
+            # again; after, the relay publishes its events. Log it, never lose it.
             log.exception(
                 "delivery failed unexpectedly", extra={"notification": notification["_id"]}
             )
@@ -72,47 +102,79 @@ class DeliveryWorker:
             self._slots.release()
 
     async def deliver(self, notification: Document) -> None:
-        result = await self._attempt(notification)
-        now = self._clock()
+        attempt = notification.get("attempts", 0) + 1
+        result, sent_at = await self._attempt(notification)
         outcome: Document = {
-            "at": now,
+            "attempt": attempt,
+            "sent_at": sent_at,
+            "at": self._clock(),
             "delivered": result.delivered,
             "status_code": result.status_code,
             "error": result.error,
         }
+        gave_up = await self._record(notification["_id"], result, outcome)
+        events = attempt_events(notification, outcome, gave_up=gave_up)
+        await self._publish(notification["_id"], attempt, events)
+
+    async def publish_owed_events(self) -> int:
+        """Publish the events of outcomes recorded before a crash kept them off Kafka."""
+        recorded_before = self._clock() - timedelta(seconds=self._settings.delivery_lease_s)
+        published = 0
+        for notification in await self._store.owing_events(recorded_before, RELAY_BATCH):
+            attempts = notification.get("attempts", 0)
+            try:
+                events = recorded_events(notification)
+            except ValidationError:
+                # A document no delivery event can describe; retrying cannot change that.
+                log.exception(
+                    "delivery events given up", extra={"notification": notification["_id"]}
+                )
+                await self._store.mark_events_published(notification["_id"], attempts)
+                continue
+            await self._publish(notification["_id"], attempts, events)
+            published += len(events)
+        return published
+
+    async def _record(
+        self, notification_id: str, result: DeliveryResult, outcome: Document
+    ) -> bool:
+        """Store the attempt's outcome; True when the notification is given up."""
         if result.delivered:
-            await self._store.record_delivered(notification["_id"], now, outcome)
-            return
-        attempts = notification.get("attempts", 0) + 1
-        settings = self._settings
-        next_try = (
-            retry_at(
-                now,
-                attempts_made=attempts,
-                max_attempts=settings.delivery_max_attempts,
-                base_s=settings.delivery_backoff_s,
-                cap_s=settings.delivery_backoff_max_s,
-                jitter=random.random(),  # noqa: S311 - jitter, not a secret
-            )
-            if result.retryable
-            else None
-        )
-        await self._store.record_failed_attempt(notification["_id"], outcome, next_try)
+            await self._store.record_delivered(notification_id, outcome["at"], outcome)
+            return False
+        next_try = self._next_try(outcome["at"], outcome["attempt"]) if result.retryable else None
+        await self._store.record_failed_attempt(notification_id, outcome, next_try)
         log.warning(
             "delivery attempt failed",
-            extra={
-                "notification": notification["_id"],
-                "error": result.error,
-                "retry_at": next_try,
-            },
+            extra={"notification": notification_id, "error": result.error, "retry_at": next_try},
+        )
+        return next_try is None
+
+    def _next_try(self, now: datetime, attempts: int) -> datetime | None:
+        settings = self._settings
+        return retry_at(
+            now,
+            attempts_made=attempts,
+            max_attempts=settings.delivery_max_attempts,
+            base_s=settings.delivery_backoff_s,
+            cap_s=settings.delivery_backoff_max_s,
+            jitter=random.random(),  # noqa: S311 - jitter, not a secret
         )
 
-    async def _attempt(self, notification: Document) -> DeliveryResult:
+    async def _publish(
+        self, notification_id: str, attempts: int, events: Sequence[NotificationEvent]
+    ) -> None:
+        await self._events.publish(events)
+        await self._store.mark_events_published(notification_id, attempts)
+
+    async def _attempt(self, notification: Document) -> tuple[DeliveryResult, datetime | None]:
+        """The channel's answer, and when the channel was handed the notification (if it was)."""
         channel = self._channels.get(notification["channel"])
-        customer = await self._directory.get(notification["customer_id"])
-        contact = (customer or {}).get(notification["channel"])
-        if channel is None or not contact:
-            return DeliveryResult(
-                delivered=False, error="no contact for this channel", retryable=False
-            )
-        return await channel.deliver(notification, contact)
+        contact = await self._directory.contact(
+            notification["customer_id"], notification.get("contact_id", "")
+        )
+        if channel is None or contact is None:
+            missing = "no such contact or channel any more"
+            return DeliveryResult(delivered=False, error=missing, retryable=False), None
+        sent_at = self._clock()
+        return await channel.deliver(notification, contact), sent_at

@@ -1,19 +1,44 @@
-"""Notifier settings."""
+"""Notifier settings; the defaults suit local development (an SMTP sink on port 1025)."""
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
 from shared.settings import ServiceSettings
 
+Seconds = Annotated[float, Field(gt=0)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
 
 class NotifierSettings(ServiceSettings):
-    notifier_port: Annotated[int, Field(ge=1, le=65535)] = 8002
+    notifier_port: Port = 8002
     notifier_group: str = "switchboard-notifier"
     delivery_max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
-    delivery_backoff_s: Annotated[float, Field(gt=0)] = 1.0
-    delivery_backoff_max_s: Annotated[float, Field(gt=0)] = 300.0
+    delivery_backoff_s: Seconds = 1.0
+    delivery_backoff_max_s: Seconds = 300.0
     delivery_concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
-    delivery_poll_s: Annotated[float, Field(gt=0)] = 1.0
-    delivery_lease_s: Annotated[float, Field(gt=0)] = 30.0
-    webhook_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    delivery_poll_s: Seconds = 1.0
+    delivery_lease_s: Seconds = 30.0
+    webhook_timeout_s: Seconds = 10.0
+    webhook_max_concurrent_per_endpoint: Annotated[int, Field(ge=1, le=1000)] = 4
+    smtp_host: str = "127.0.0.1"
+    smtp_port: Port = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_s: Seconds = 10.0
+    mail_from: Annotated[str, Field(min_length=3)] = (
+        "Switchboard Support <support@switchboard.example>"
+    )
+    sms_gateway_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = (
+        "http://127.0.0.1:8090/v1/messages"
+    )
+    sms_gateway_token: SecretStr = SecretStr("development-sms-token")
+    sms_sender: Annotated[str, Field(min_length=1, max_length=16)] = "Switchboard"
+    sms_timeout_s: Seconds = 10.0
+
+    @model_validator(mode="after")
+    def _smtp_login_is_complete(self) -> "NotifierSettings":
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("set both smtp_username and smtp_password, or neither")
+        return self

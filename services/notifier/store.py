@@ -1,16 +1,20 @@
 """Notification documents: stored once under a deterministic id, then leased for delivery."""
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
 
+from shared.customers import Contact, Customer
 from shared.mongo import Collection, Document
 from shared.vocabulary import DeliveryStatus
 
 _DUPLICATE_KEY = 11000
+log = logging.getLogger("switchboard.notifier.store")
 
 
 class NotificationStore:
@@ -43,10 +47,12 @@ class NotificationStore:
     async def record_delivered(
         self, notification_id: str, now: datetime, outcome: Document
     ) -> None:
+        """Delivered; its delivery events are owed until `mark_events_published`."""
+        fields = {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now}
         await self._notifications.update_one(
             {"_id": notification_id},
             {
-                "$set": {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now},
+                "$set": {**fields, **_events_owed(now)},
                 "$inc": {"attempts": 1},
                 "$push": {"outcomes": outcome},
             },
@@ -64,13 +70,51 @@ class NotificationStore:
         fields["last_error"] = outcome.get("error")
         await self._notifications.update_one(
             {"_id": notification_id},
-            {"$set": fields, "$inc": {"attempts": 1}, "$push": {"outcomes": outcome}},
+            {
+                "$set": {**fields, **_events_owed(outcome["at"])},
+                "$inc": {"attempts": 1},
+                "$push": {"outcomes": outcome},
+            },
         )
+
+    async def mark_events_published(self, notification_id: str, attempts: int) -> None:
+        """The events of every attempt up to `attempts` are on Kafka; a later one's still owed."""
+        await self._notifications.update_one(
+            {"_id": notification_id, "attempts": attempts}, {"$set": {"events_owed": False}}
+        )
+
+    async def owing_events(self, recorded_before: datetime, limit: int) -> list[Document]:
+        """Notifications whose outcome was recorded but whose events a crash kept off Kafka."""
+        cursor = self._notifications.find(
+            {"events_owed": True, "outcome_recorded_at": {"$lt": recorded_before}}, limit=limit
+        )
+        return [document async for document in cursor]
+
+
+def _events_owed(now: datetime) -> Document:
+    # Set in the same write as the outcome, so an outcome is never recorded without its events.
+    return {"events_owed": True, "outcome_recorded_at": now}
 
 
 class CustomerDirectory:
+    """The notifier's read side of the customer directory intake keeps."""
+
     def __init__(self, customers: Collection) -> None:
         self._customers = customers
 
-    async def get(self, customer_id: str) -> Document | None:
-        return await self._customers.find_one({"_id": customer_id})
+    async def customer(self, customer_id: str) -> Customer | None:
+        document = await self._customers.find_one({"_id": customer_id})
+        if document is None:
+            return None
+        fields = {key: value for key, value in document.items() if key != "_id"}
+        try:
+            return Customer.model_validate({**fields, "customer_id": document["_id"]})
+        except ValidationError:
+            # An entry the directory's rules no longer accept: tell the account in-app only.
+            log.warning("unusable directory entry", extra={"customer": customer_id})
+            return None
+
+    async def contact(self, customer_id: str, contact_id: str) -> Contact | None:
+        customer = await self.customer(customer_id)
+        found = [c for c in customer.contacts if c.contact_id == contact_id] if customer else []
+        return found[0] if found else None

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 from faststream.asgi import AsgiFastStream
 
+from services.workflow.deliveries import TicketDeliveries
 from services.workflow.domain.rules import Rules, parse_rules
 from services.workflow.outbox import Outbox, OutboxRelay
 from services.workflow.scheduler import TimerScheduler
 from services.workflow.settings import WorkflowSettings
 from services.workflow.store import TicketStore
-from services.workflow.subscribers import build_router
+from services.workflow.subscribers import build_delivery_router, build_router
 from services.workflow.tickets import TicketCommands
 from shared.events import DevelopmentEvent, FireDueTimers, TicketEvent
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
@@ -60,6 +61,7 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     outbox = Outbox(store, publisher, development_publisher)
     commands = TicketCommands(store, outbox, rules, utc_now)
     broker.include_router(build_router(commands, settings.workflow_group))
+    broker.include_router(build_delivery_router(TicketDeliveries(store), settings.workflow_group))
     relay = OutboxRelay(outbox, store, utc_now, settings.relay_interval_s, settings.relay_grace_s)
     scheduler = TimerScheduler(
         store, timer_commands, utc_now, settings.scheduler_interval_s, settings.timer_lease_s

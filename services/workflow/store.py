@@ -72,6 +72,18 @@ class TicketStore:
             raise ConcurrentUpdate(decision.ticket.ticket_id)
         return saved
 
+    async def record_delivery(self, ticket_id: str, entry: Document) -> bool:
+        """Add a delivery to the ticket's timeline once; False if it is there (or no ticket).
+
+        Deliveries live beside `events`, never in them: nothing here is published again, and
+        the version is left alone so a delivery never races a command's decision.
+        """
+        result = await self._tickets.update_one(
+            {"_id": ticket_id, "deliveries.event_id": {"$ne": entry["event_id"]}},
+            {"$push": {"deliveries": entry}},
+        )
+        return result.modified_count == 1
+
     async def mark_published(self, ticket_id: str, event_ids: list[str]) -> None:
         await self._tickets.update_one(
             {"_id": ticket_id}, {"$pullAll": {"outbox_pending": event_ids}}

@@ -2,9 +2,11 @@
 
 from faststream.kafka import KafkaRouter
 
+from services.workflow.deliveries import TicketDeliveries
 from services.workflow.tickets import TicketCommands
+from shared.deliveries import NotificationEvent
 from shared.events import TicketCommand
-from shared.topics import TICKET_COMMANDS
+from shared.topics import NOTIFICATION_EVENTS, TICKET_COMMANDS
 
 
 def build_router(commands: TicketCommands, group_id: str) -> KafkaRouter:
@@ -19,5 +21,21 @@ def build_router(commands: TicketCommands, group_id: str) -> KafkaRouter:
     )
     async def on_ticket_command(command: TicketCommand) -> None:
         await commands.handle(command)
+
+    return router
+
+
+def build_delivery_router(deliveries: TicketDeliveries, group_id: str) -> KafkaRouter:
+    router = KafkaRouter()
+
+    @router.subscriber(
+        NOTIFICATION_EVENTS.name,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        title="notification-events",
+        description=NOTIFICATION_EVENTS.description,
+    )
+    async def on_notification_event(event: NotificationEvent) -> None:
+        await deliveries.record(event)
 
     return router

@@ -77,9 +77,10 @@ class Desk:
 
 async def new_customer(intake: httpx.AsyncClient, keys: Keys, webhook: str | None = None) -> str:
     customer_id = f"cust-{uuid.uuid4().hex[:10]}"
-    body: dict[str, Any] = {"name": "Iberia Calls S.L."}
+    contact: dict[str, Any] = {"contact_id": "ops", "name": "NOC", "language": "en"}
     if webhook:
-        body["webhook"] = {"url": webhook, "secret": SECRET}
+        contact["webhook"] = {"url": webhook, "secret": SECRET}
+    body = {"name": "Iberia Calls S.L.", "contacts": [contact]}
     response = await intake.put(
         f"/v1/customers/{customer_id}", json=body, headers={"X-API-Key": keys.agent}
     )

@@ -37,14 +37,15 @@ def ticket_body(customer_id: str, **overrides: Any) -> dict[str, Any]:
 
 async def new_customer(intake: httpx.AsyncClient, keys: Keys, webhook_url: str | None) -> str:
     customer_id = f"cust-{uuid.uuid4().hex[:10]}"
-    body: dict[str, Any] = {"name": "Acme Telecom"}
+    contact: dict[str, Any] = {"contact_id": "ops", "name": "NOC", "language": "en"}
     if webhook_url:
-        body["webhook"] = {"url": webhook_url, "secret": SECRET}
+        contact["webhook"] = {"url": webhook_url, "secret": SECRET}
+    body = {"name": "Acme Telecom", "contacts": [contact]}
     response = await intake.put(
         f"/v1/customers/{customer_id}", json=body, headers={"X-API-Key": keys.agent}
     )
     assert response.status_code == 200, response.text
-    assert "secret" not in response.json()["webhook"] if webhook_url else True
+    assert "secret" not in response.json()["contacts"][0]["webhook"] if webhook_url else True
     return customer_id
 
 

@@ -1,9 +1,10 @@
 """Small fakes that hold state in memory, standing in for the MongoDB-backed stores."""
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from services.notifier.channels.base import DeliveryResult
 from services.notifier.store import CustomerDirectory, NotificationStore
@@ -11,8 +12,10 @@ from services.workflow.domain.lifecycle import decide
 from services.workflow.domain.rules import Rules
 from services.workflow.domain.tickets import Decision
 from services.workflow.store import ConcurrentUpdate, TicketStore, _state, ticket_from_document
+from shared.customers import Contact
+from shared.deliveries import NotificationEvent
 from shared.events import Actor, AddInternalNote, OpenTicket, TicketDetails
-from shared.mongo import Document
+from shared.mongo import Collection, Document
 from shared.vocabulary import Category, DeliveryStatus, Role
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -87,6 +90,14 @@ class FakeTicketStore(TicketStore):
         }
         self.saves += 1
         return copy.deepcopy(self.documents[ticket_id])
+
+    async def record_delivery(self, ticket_id: str, entry: Document) -> bool:
+        document = self.documents.get(ticket_id)
+        deliveries = document.setdefault("deliveries", []) if document is not None else None
+        if deliveries is None or any(d["event_id"] == entry["event_id"] for d in deliveries):
+            return False
+        deliveries.append(copy.deepcopy(entry))
+        return True
 
     async def mark_published(self, ticket_id: str, event_ids: list[str]) -> None:
         document = self.documents[ticket_id]
@@ -204,18 +215,42 @@ class FakeNotificationStore(NotificationStore):
         document["last_error"] = outcome.get("error")
         self._count_attempt(document, outcome)
 
+    async def mark_events_published(self, notification_id: str, attempts: int) -> None:
+        document = self.documents[notification_id]
+        if document.get("attempts", 0) == attempts:
+            document["events_owed"] = False
+
+    async def owing_events(self, recorded_before: datetime, limit: int) -> list[Document]:
+        owing = [
+            copy.deepcopy(d)
+            for d in self.documents.values()
+            if d.get("events_owed") and d["outcome_recorded_at"] < recorded_before
+        ]
+        return owing[:limit]
+
     @staticmethod
     def _count_attempt(document: Document, outcome: Document) -> None:
         document["attempts"] = document.get("attempts", 0) + 1
         document.setdefault("outcomes", []).append(outcome)
+        document.update(events_owed=True, outcome_recorded_at=outcome["at"])
+
+
+class FakeCustomers:
+    """The customers collection, answering the one lookup the directory makes: by _id."""
+
+    def __init__(self, *customers: Document) -> None:
+        self.documents = {c["_id"]: c for c in customers}
+
+    async def find_one(self, query: Document) -> Document | None:
+        return copy.deepcopy(self.documents.get(query["_id"]))
 
 
 class FakeCustomerDirectory(CustomerDirectory):
-    def __init__(self, *customers: Document) -> None:
-        self.customers = {c["_id"]: c for c in customers}
+    """The real directory, reading customer documents from memory."""
 
-    async def get(self, customer_id: str) -> Document | None:
-        return self.customers.get(customer_id)
+    def __init__(self, *customers: Document) -> None:
+        self.customers = FakeCustomers(*customers)
+        super().__init__(cast(Collection, self.customers))
 
 
 @dataclass
@@ -223,8 +258,24 @@ class FakeChannel:
     """A delivery channel that answers with the results it was given, in turn."""
 
     results: Iterator[DeliveryResult] = field(default_factory=lambda: iter(()))
-    deliveries: list[tuple[Document, Document]] = field(default_factory=list)
+    deliveries: list[tuple[Document, Contact]] = field(default_factory=list)
 
-    async def deliver(self, notification: Document, contact: Document) -> DeliveryResult:
+    async def deliver(self, notification: Document, contact: Contact) -> DeliveryResult:
         self.deliveries.append((notification, contact))
         return next(self.results, DeliveryResult(delivered=True, status_code=204))
+
+
+@dataclass
+class RecordedDeliveryEvents:
+    """Keeps the delivery events the notifier publishes; fails while `down` is set."""
+
+    published: list[NotificationEvent] = field(default_factory=list)
+    down: bool = False
+
+    async def publish(self, events: Sequence[NotificationEvent]) -> None:
+        if self.down:
+            raise ConnectionError("Kafka is down")
+        self.published.extend(events)
+
+    def types(self) -> list[str]:
+        return [event.type for event in self.published]

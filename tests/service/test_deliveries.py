@@ -8,6 +8,7 @@ import pytest
 from services.notifier.channels.base import DeliveryResult
 from services.notifier.deliveries import DeliveryWorker
 from services.notifier.settings import NotifierSettings
+from shared.customers import Contact
 from shared.mongo import Document
 from shared.settings import Environment
 from shared.vocabulary import Channel, DeliveryStatus
@@ -17,6 +18,7 @@ from tests.service.fakes import (
     FakeCustomerDirectory,
     FakeNotificationStore,
     FixedClock,
+    RecordedDeliveryEvents,
 )
 
 SETTINGS = NotifierSettings(
@@ -27,11 +29,12 @@ SETTINGS = NotifierSettings(
     delivery_concurrency=2,
     delivery_lease_s=30.0,
 )
-ACME = {
-    "_id": "acme-telecom",
-    "name": "ACME Telecom",
+NOC = {
+    "contact_id": "noc",
+    "name": "ACME network operations",
     "webhook": {"url": "https://hooks.acme.example/switchboard", "secret": "s" * 32},
 }
+ACME = {"_id": "acme-telecom", "name": "ACME Telecom", "contacts": [NOC]}
 DELIVERED = DeliveryResult(delivered=True, status_code=204)
 SERVER_ERROR = DeliveryResult(delivered=False, status_code=503, error="HTTP 503")
 REJECTED = DeliveryResult(delivered=False, status_code=400, error="HTTP 400", retryable=False)
@@ -44,7 +47,9 @@ def webhook_notification(number: int = 1, attempts: int = 0, **fields: Any) -> D
         "event_type": "TicketOpened",
         "ticket_id": "TCK-0123456789ABCDEF",
         "customer_id": "acme-telecom",
+        "contact_id": "noc",
         "channel": Channel.WEBHOOK.value,
+        "address": "https://hooks.acme.example/switchboard",
         "subject": "We received your ticket",
         "body": "...",
         "occurred_at": NOW.isoformat(),
@@ -61,12 +66,14 @@ class Notifier:
         self.store = FakeNotificationStore()
         self.channel = FakeChannel(iter(results))
         self.clock = FixedClock(NOW)
+        self.events = RecordedDeliveryEvents()
         self.worker = DeliveryWorker(
             self.store,
             FakeCustomerDirectory(*customers),
             {Channel.WEBHOOK.value: self.channel},
             self.clock,
             SETTINGS,
+            self.events,
         )
 
     async def deliver(self, notification: Document) -> Document:
@@ -83,16 +90,25 @@ async def test_a_delivered_notification_is_recorded_as_delivered() -> None:
     assert stored["status"] == DeliveryStatus.DELIVERED
     assert stored["delivered_at"] == NOW
     assert stored["attempts"] == 1
-    assert stored["outcomes"] == [{"at": NOW, "delivered": True, "status_code": 204, "error": None}]
+    assert stored["outcomes"] == [
+        {
+            "attempt": 1,
+            "sent_at": NOW,
+            "at": NOW,
+            "delivered": True,
+            "status_code": 204,
+            "error": None,
+        }
+    ]
 
 
-async def test_the_channel_gets_the_customers_contact_for_that_channel() -> None:
+async def test_the_channel_gets_the_contact_the_notification_is_for() -> None:
     notifier = Notifier(DELIVERED)
     notification = webhook_notification()
 
     await notifier.deliver(notification)
 
-    assert notifier.channel.deliveries == [(notification, ACME["webhook"])]
+    assert notifier.channel.deliveries == [(notification, Contact.model_validate(NOC))]
 
 
 async def test_a_retryable_failure_schedules_a_retry_with_backoff() -> None:
@@ -140,8 +156,8 @@ async def test_a_delivery_that_cannot_succeed_is_marked_failed(
 
 @pytest.mark.parametrize(
     "customers",
-    [(), ({"_id": "acme-telecom", "name": "ACME Telecom"},)],
-    ids=["unknown-customer", "no-webhook-contact"],
+    [(), ({**ACME, "contacts": [{**NOC, "contact_id": "billing"}]},)],
+    ids=["unknown-customer", "contact-removed"],
 )
 async def test_without_a_contact_the_delivery_fails_and_is_not_retried(
     customers: tuple[Document, ...],
@@ -151,7 +167,7 @@ async def test_without_a_contact_the_delivery_fails_and_is_not_retried(
     stored = await notifier.deliver(webhook_notification())
 
     assert stored["status"] == DeliveryStatus.FAILED
-    assert stored["last_error"] == "no contact for this channel"
+    assert stored["last_error"] == "no such contact or channel any more"
     assert notifier.channel.deliveries == []
 
 

@@ -383,9 +383,18 @@ async def test_only_an_agent_may_change_a_customer(intake: Intake) -> None:
 async def test_a_webhook_secret_too_short_to_be_safe_is_refused(intake: Intake) -> None:
     response = await intake.http.put(
         "/v1/customers/acme-telecom",
-        json={"name": "ACME", "webhook": {"url": "https://h.example/x", "secret": "short"}},
+        json={
+            "name": "ACME",
+            "contacts": [
+                {
+                    "contact_id": "ops",
+                    "name": "NOC",
+                    "webhook": {"url": "https://h.example/x", "secret": "short"},
+                }
+            ],
+        },
         headers={API_KEY_HEADER: "key-agent"},
     )
 
     assert response.status_code == 422
-    assert problem_fields(response) == [("body", "webhook", "secret")]
+    assert problem_fields(response) == [("body", "contacts", 0, "webhook", "secret")]

@@ -819,6 +819,88 @@ async def test_an_event_this_intake_does_not_know_is_left_out_of_the_timeline(
     assert [e["type"] for e in response.json()] == ["TicketOpened", "TicketTriaged"]
 
 
+def at_minute(event: Document, minute: float) -> Document:
+    return {**event, "occurred_at": (NOW + timedelta(minutes=minute)).isoformat()}
+
+
+def delivery(kind: str, minute: float, **fields: Any) -> Document:
+    """A delivery entry as the workflow records it from the notification-events topic."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": kind,
+        "notification_id": "NTF-0123456789ABCDEFGHJKMNPQRS",
+        "customer_id": "acme-telecom",
+        "channel": "email",
+        "contact_id": "noc",
+        "event_type": "PublicUpdatePosted",
+        "attempt": 1,
+        "occurred_at": (NOW + timedelta(minutes=minute)).isoformat(),
+        "error": None,
+        **fields,
+    }
+
+
+def with_deliveries() -> Document:
+    opened, triaged, investigating, note, update = story()[:5]
+    return ticket_document(
+        events=[
+            at_minute(opened, 0),
+            at_minute(triaged, 0),
+            at_minute(investigating, 10),
+            at_minute(note, 20),
+            at_minute(update, 30),
+        ],
+        deliveries=[
+            delivery("NotificationSent", 31, channel="webhook", error="HTTP 503"),
+            delivery("NotificationSent", 30.5),
+            delivery("NotificationDelivered", 30.5),
+            delivery("NotificationSent", 1, event_type="TicketOpened", channel="sms"),
+            delivery("NotificationFailed", 1, event_type="TicketOpened", channel="sms"),
+            delivery("NotificationDelivered", 0, event_type="TicketOpened", channel="in_app"),
+        ],
+    )
+
+
+async def test_an_agent_sees_every_delivery_attempt_merged_into_the_timeline_by_time(
+    intake: Intake,
+) -> None:
+    intake.store(with_deliveries())
+
+    response = await intake.get(AGENT, f"/v1/tickets/{ACME_TICKET}/timeline")
+
+    assert response.status_code == 200
+    assert [(item["type"], item.get("channel")) for item in response.json()] == [
+        ("TicketOpened", None),
+        ("TicketTriaged", None),
+        ("NotificationDelivered", "in_app"),
+        ("NotificationSent", "sms"),
+        ("NotificationFailed", "sms"),
+        ("InvestigationStarted", None),
+        ("InternalNoteAdded", None),
+        ("PublicUpdatePosted", None),
+        ("NotificationSent", "email"),
+        ("NotificationDelivered", "email"),
+        ("NotificationSent", "webhook"),
+    ]
+    deliveries = [item for item in response.json() if item.get("kind") == "delivery"]
+    assert len(deliveries) == 6
+    assert deliveries[-1]["error"] == "HTTP 503"
+
+
+async def test_a_customer_sees_the_notifications_that_reached_them(intake: Intake) -> None:
+    intake.store(with_deliveries())
+
+    response = await intake.get(ACME, f"/v1/tickets/{ACME_TICKET}/timeline")
+
+    assert [(item["type"], item.get("channel")) for item in response.json()] == [
+        ("TicketOpened", None),
+        ("NotificationDelivered", "in_app"),
+        ("InvestigationStarted", None),
+        ("PublicUpdatePosted", None),
+        ("NotificationDelivered", "email"),
+    ]
+
+
 # --- reading a ticket: agents see the internals, customers their ticket ------------------
 
 

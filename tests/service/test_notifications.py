@@ -17,6 +17,7 @@ from tests.service.fakes import (
     FakeCustomerDirectory,
     FakeNotificationStore,
     FixedClock,
+    RecordedDeliveryEvents,
     ticket_details,
 )
 
@@ -25,9 +26,34 @@ TICKET_ID = "TCK-0123456789ABCDEF"
 WITH_WEBHOOK = {
     "_id": "acme-telecom",
     "name": "ACME Telecom",
-    "webhook": {"url": "https://hooks.acme.example/switchboard", "secret": "s" * 32},
+    "contacts": [
+        {
+            "contact_id": "noc",
+            "name": "Network operations",
+            "webhook": {"url": "https://hooks.acme.example/switchboard", "secret": "s" * 32},
+        }
+    ],
 }
-WITHOUT_WEBHOOK = {"_id": "globex", "name": "Globex"}
+WITHOUT_WEBHOOK = {
+    "_id": "globex",
+    "name": "Globex",
+    "contacts": [{"contact_id": "desk", "name": "Front desk"}],
+}
+MULTILINGUAL = {
+    "_id": "iberia-calls",
+    "name": "Iberia Calls",
+    "contacts": [
+        {"contact_id": "ana", "name": "Ana", "language": "es", "email": "ana@iberia.example"},
+        {
+            "contact_id": "luc",
+            "name": "Luc",
+            "language": "fr",
+            "phone": "+33612345678",
+            "in_app": False,
+            "webhook": {"url": "https://luc.example/hook", "secret": "l" * 32},
+        },
+    ],
+}
 
 
 def opened(customer_id: str = "acme-telecom") -> TicketOpened:
@@ -62,7 +88,7 @@ def build_notifier(store: FakeNotificationStore, *customers: Document) -> KafkaB
     )
     directory = FakeCustomerDirectory(*customers)
     clock = FixedClock(NOW)
-    worker = DeliveryWorker(store, directory, {}, clock, SETTINGS)
+    worker = DeliveryWorker(store, directory, {}, clock, SETTINGS, RecordedDeliveryEvents())
     notifications = TicketNotifications(store, directory, worker, clock)
     broker.include_router(build_router(notifications, SETTINGS.notifier_group))
     return broker
@@ -79,8 +105,8 @@ async def test_an_opened_ticket_is_told_in_app_and_by_webhook_when_the_customer_
     async with TestKafkaBroker(build_notifier(store, WITH_WEBHOOK)) as broker:
         await publish(broker, event)
 
-    in_app = store.documents[notification_id(event.event_id, "acme-telecom", "in_app")]
-    webhook = store.documents[notification_id(event.event_id, "acme-telecom", "webhook")]
+    in_app = store.documents[notification_id(event.event_id, "acme-telecom/account", "in_app")]
+    webhook = store.documents[notification_id(event.event_id, "acme-telecom/noc", "webhook")]
     assert len(store.documents) == 2
     # In-app is delivered by being stored; the webhook waits for the delivery worker.
     assert (in_app["status"], in_app["delivered_at"]) == (DeliveryStatus.DELIVERED, NOW)
@@ -120,3 +146,33 @@ async def test_a_redelivered_event_stores_no_second_notification() -> None:
         await publish(broker, event)
 
     assert store.documents == first
+
+
+async def test_each_contact_is_told_in_their_language_on_the_channels_they_accept() -> None:
+    store = FakeNotificationStore()
+
+    async with TestKafkaBroker(build_notifier(store, MULTILINGUAL)) as broker:
+        await publish(broker, opened("iberia-calls"))
+
+    told = {(n["contact_id"], n["channel"], n["language"]) for n in store.documents.values()}
+    # SMS is kept for outages; the account's in-app feed speaks its first contact's language.
+    assert told == {
+        ("account", "in_app", "es"),
+        ("ana", "email", "es"),
+        ("luc", "webhook", "fr"),
+    }
+    by_language = {n["language"]: n["subject"] for n in store.documents.values()}
+    assert len(set(by_language.values())) == 2
+    email = next(n for n in store.documents.values() if n["channel"] == "email")
+    assert email["address"] == "ana@iberia.example"
+
+
+async def test_a_customer_missing_from_the_directory_is_still_told_in_app() -> None:
+    store = FakeNotificationStore()
+
+    async with TestKafkaBroker(build_notifier(store)) as broker:
+        await publish(broker, opened("nobody-we-know"))
+
+    assert [(n["contact_id"], n["channel"]) for n in store.documents.values()] == [
+        ("account", "in_app")
+    ]

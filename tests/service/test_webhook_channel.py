@@ -9,10 +9,12 @@ import pytest
 from services.notifier.channels.base import DeliveryResult
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.domain.signature import SIGNATURE_HEADER, verify
+from shared.customers import Contact, WebhookAddress
 from shared.mongo import Document
 
 SECRET = "whsec-0123456789abcdef"
-CONTACT = {"url": "https://hooks.acme.example/switchboard", "secret": SECRET}
+URL = "https://hooks.acme.example/switchboard"
+CONTACT = Contact(contact_id="noc", name="ACME NOC", webhook=WebhookAddress(url=URL, secret=SECRET))
 NOTIFICATION: Document = {
     "_id": "NTF-0123456789ABCDEFGHJKMNPQRS",
     "event_id": "event-1",
@@ -62,7 +64,7 @@ async def test_the_receiver_can_verify_the_signature_and_deduplicate_on_the_key(
 
     (request,) = receiver.requests
     assert request.method == "POST"
-    assert str(request.url) == CONTACT["url"]
+    assert str(request.url) == URL
     assert verify(SECRET, request.headers[SIGNATURE_HEADER], request.content, int(time.time()))
     assert request.headers["Idempotency-Key"] == NOTIFICATION["_id"]
     assert request.headers["Switchboard-Event-Type"] == "TicketOpened"
@@ -96,3 +98,15 @@ async def test_an_unreachable_receiver_is_a_retryable_failure() -> None:
     assert result.retryable
     assert result.error is not None
     assert "ConnectError" in result.error
+
+
+async def test_a_contact_without_a_webhook_any_more_is_not_retried() -> None:
+    receiver = Receiver(204)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+        result = await WebhookChannel(client).deliver(
+            NOTIFICATION, Contact(contact_id="noc", name="ACME NOC")
+        )
+
+    assert not result.delivered
+    assert not result.retryable
+    assert receiver.requests == []

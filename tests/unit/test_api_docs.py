@@ -6,11 +6,13 @@ from typing import Any, get_args
 import pytest
 
 from docs.generate import asyncapi, documents, openapi, render
+from shared.deliveries import NotificationEvent
 from shared.events import DevelopmentEvent, TicketCommand, TicketEvent
 from shared.topics import (
     ALL_TOPICS,
     DEAD_LETTER,
     DEVELOPMENT_EVENTS,
+    NOTIFICATION_EVENTS,
     TICKET_COMMANDS,
     TICKET_EVENTS,
 )
@@ -119,6 +121,7 @@ def test_asyncapi_has_a_channel_per_topic_in_use(async_api: Document) -> None:
         (TICKET_COMMANDS.name, TicketCommand),
         (TICKET_EVENTS.name, TicketEvent),
         (DEVELOPMENT_EVENTS.name, DevelopmentEvent),
+        (NOTIFICATION_EVENTS.name, NotificationEvent),
     ],
 )
 def test_channels_carry_the_contract_schemas(
@@ -146,6 +149,8 @@ def test_asyncapi_shows_who_publishes_and_who_consumes(async_api: Document) -> N
         ("workflow", "send", TICKET_EVENTS.name),
         ("workflow", "send", DEVELOPMENT_EVENTS.name),
         ("notifier", "receive", TICKET_EVENTS.name),
+        ("notifier", "send", NOTIFICATION_EVENTS.name),
+        ("workflow", "receive", NOTIFICATION_EVENTS.name),
         ("workflow", "send", DEAD_LETTER.name),
         ("notifier", "send", DEAD_LETTER.name),
     }

@@ -12,7 +12,7 @@ from services.intake.dependencies import (
     TicketIdPath,
     VisibleTicket,
 )
-from services.intake.documents import view_for, views_for
+from services.intake.documents import TimelineItem, view_for, views_for
 from services.intake.routes.responses import NOT_FOUND, UNAVAILABLE
 from services.intake.schemas import (
     CommandAccepted,
@@ -22,7 +22,7 @@ from services.intake.schemas import (
     TicketRequest,
     TicketView,
 )
-from shared.events import TicketDetails, TicketEvent
+from shared.events import TicketDetails
 from shared.vocabulary import Role, ticket_id_for_request
 
 router = APIRouter(tags=["tickets"])
@@ -83,10 +83,16 @@ async def list_tickets(
     "/tickets/{ticket_id}/timeline",
     responses=NOT_FOUND,
     summary="A ticket's events in order (roles: agent, system; customer: own, what they were told)",
+    description=(
+        "The ticket's events, with what became of the notifications they caused merged in by "
+        "time: items with `kind: delivery` (`NotificationSent`, `NotificationDelivered`, "
+        "`NotificationFailed`). A customer sees the events meant for them and the "
+        "notifications delivered to them."
+    ),
 )
 async def ticket_timeline(
     ticket_id: TicketIdPath, caller: AnyCaller, reads: ReadsDep
-) -> list[TicketEvent]:
+) -> list[TimelineItem]:
     events = await reads.timeline(ticket_id, caller)
     if events is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"ticket {ticket_id} not found")

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Protocol
 
+from shared.customers import Contact
 from shared.mongo import Document
 
 
@@ -15,6 +16,6 @@ class DeliveryResult:
 
 
 class ChannelAdapter(Protocol):
-    async def deliver(self, notification: Document, contact: Document) -> DeliveryResult:
+    async def deliver(self, notification: Document, contact: Contact) -> DeliveryResult:
         """Hand one notification to one contact address; never raises for a failed delivery."""
         ...

@@ -1,0 +1,147 @@
+"""HTTP models of the customer directory: what an agent sends, and views that hide secrets."""
+
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.customers import Contact, Customer, Language, MessageKind, Services, Slug
+from shared.events import ValueObject
+from shared.vocabulary import Channel
+
+NumberRange = Annotated[
+    str, Field(pattern=r"^\+[0-9]{1,15}$", description="A number range as its prefix: +3491")
+]
+
+EXAMPLE: dict[str, Any] = {
+    "name": "Iberia Calls S.L.",
+    "contacts": [
+        {
+            "contact_id": "noc",
+            "name": "Network operations",
+            "language": "es",
+            "email": "noc@iberiacalls.example",
+            "phone": "+34910000000",
+            "webhook": {
+                "url": "https://iberiacalls.example/hooks/switchboard",
+                "secret": "a-long-random-signing-secret",
+            },
+            "opt_out": ["progress"],
+        },
+        {"contact_id": "billing", "name": "Facturación", "in_app": True},
+    ],
+    "services": {
+        "regions": ["eu-south"],
+        "carrier_routes": ["telefonica-es"],
+        "number_ranges": ["+3491"],
+        "products": ["sip-trunk"],
+    },
+}
+
+
+class CustomerRequest(ValueObject):
+    """A directory entry as an agent sends it: `shared.customers.Customer` without its id."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    contacts: Annotated[list[Contact], Field(min_length=1, max_length=50)]
+    services: Services = Services()
+
+    @field_validator("contacts")
+    @classmethod
+    def _contact_ids_unique(cls, contacts: list[Contact]) -> list[Contact]:
+        # `Customer` refuses this too; checking it here makes the 422 name `contacts`.
+        ids = [contact.contact_id for contact in contacts]
+        repeated = sorted({contact_id for contact_id in ids if ids.count(contact_id) > 1})
+        if repeated:
+            raise ValueError(f"contact_id must be unique within a customer; repeated: {repeated}")
+        return contacts
+
+    def for_customer(self, customer_id: str) -> Customer:
+        return Customer(
+            customer_id=customer_id, name=self.name, contacts=self.contacts, services=self.services
+        )
+
+
+class PreferencesRequest(ValueObject):
+    """What a contact chooses for themselves; outage messages cannot be opted out of."""
+
+    opt_out: Annotated[
+        list[MessageKind] | None,
+        Field(
+            max_length=len(MessageKind),
+            description="Replaces the kinds of message the contact does not want ([] for all)",
+        ),
+    ] = None
+    language: Language | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        if self.opt_out is None and self.language is None:
+            raise ValueError("name the `opt_out` kinds and/or the `language` to change")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class CustomerFilters(BaseModel):
+    """Customers using every one of these; each is an exact value of their services."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: Slug | None = None
+    carrier_route: Slug | None = None
+    number_range: NumberRange | None = None
+    product: Slug | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class WebhookView(BaseModel):
+    url: str
+    secret_set: Annotated[bool, Field(description="A signing secret is stored; never shown")]
+
+
+class ContactView(BaseModel):
+    contact_id: str
+    name: str
+    channels: Annotated[list[Channel], Field(description="Where this contact hears from us")]
+    language: Language
+    email: str | None
+    phone: str | None
+    webhook: WebhookView | None
+    in_app: bool
+    opt_out: list[MessageKind]
+
+
+class CustomerView(BaseModel):
+    """A directory entry as shown back: webhook secrets are never echoed."""
+
+    customer_id: str
+    name: str
+    contacts: list[ContactView]
+    services: Services
+
+
+def contact_view(contact: Contact) -> ContactView:
+    webhook = contact.webhook
+    return ContactView(
+        contact_id=contact.contact_id,
+        name=contact.name,
+        channels=contact.channels(),
+        language=contact.language,
+        email=contact.email,
+        phone=contact.phone,
+        webhook=WebhookView(url=webhook.url, secret_set=bool(webhook.secret)) if webhook else None,
+        in_app=contact.in_app,
+        opt_out=list(contact.opt_out),
+    )
+
+
+def customer_view(customer: Customer) -> CustomerView:
+    return CustomerView(
+        customer_id=customer.customer_id,
+        name=customer.name,
+        contacts=[contact_view(contact) for contact in customer.contacts],
+        services=customer.services,
+    )

@@ -125,3 +125,4 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+    COLLAPSED = "collapsed"  # folded into an earlier email still held, sent with it as one

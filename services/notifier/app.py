@@ -72,7 +72,9 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         settings,
         KafkaDeliveryEvents(delivery_events),
     )
-    notifications = TicketNotifications(store, directory, worker, utc_now)
+    notifications = TicketNotifications(
+        store, directory, worker, utc_now, email_hold_s=settings.email_hold_s
+    )
     broker.include_router(build_router(notifications, settings.notifier_group))
     tasks: set[asyncio.Task[None]] = set()
 

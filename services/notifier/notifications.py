@@ -2,12 +2,13 @@
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.notifier.deliveries import DeliveryWorker
 from services.notifier.domain.audience import Recipient, recipients
 from services.notifier.domain.policy import kind_of, message_for
 from services.notifier.store import CustomerDirectory, NotificationStore
+from shared.customers import ALWAYS_SENT, MessageKind
 from shared.events import Event
 from shared.mongo import Document
 from shared.vocabulary import Channel, DeliveryStatus, notification_id
@@ -22,11 +23,13 @@ class TicketNotifications:
         directory: CustomerDirectory,
         worker: DeliveryWorker,
         clock: Callable[[], datetime],
+        email_hold_s: float = 0.0,
     ) -> None:
         self._store = store
         self._directory = directory
         self._worker = worker
         self._clock = clock
+        self._email_hold = timedelta(seconds=email_hold_s)
 
     async def on_event(self, event: Event) -> int:
         """Store what the customer must be told; delivery happens in the worker."""
@@ -40,10 +43,18 @@ class TicketNotifications:
             for recipient in recipients(customer, kind)
             if (document := self._notification(event, recipient, now)) is not None
         ]
-        added = await self._store.add(documents)
+        new = await self._store.add_new(documents)
+        if self._email_hold and kind not in ALWAYS_SENT:
+            await self._fold_bursts([d for d in documents if d["_id"] in new])
         # Every document, new or not: a redelivered event finishes what a crash interrupted.
         await self._worker.stored(documents)
-        return added
+        return len(new)
+
+    async def _fold_bursts(self, documents: list[Document]) -> None:
+        """An email still held for the same ticket and contact takes this news along."""
+        for document in documents:
+            if document["channel"] == Channel.EMAIL.value:
+                await self._store.fold_into_held(document)
 
     def _notification(self, event: Event, recipient: Recipient, now: datetime) -> Document | None:
         message = message_for(event, recipient.language)
@@ -65,12 +76,20 @@ class TicketNotifications:
             "body": message.body,
             "occurred_at": event.occurred_at.isoformat(),
             "created_at": now,
-            **_initial_delivery_state(recipient.channel, now),
+            **self._initial_delivery_state(recipient.channel, kind_of(event), now),
         }
 
-
-def _initial_delivery_state(channel: Channel, now: datetime) -> Document:
-    if channel is Channel.IN_APP:
-        # Stored is delivered: the customer reads it over HTTP or follows it live.
-        return {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now, "attempts": 0}
-    return {"status": DeliveryStatus.PENDING.value, "next_attempt_at": now, "attempts": 0}
+    def _initial_delivery_state(
+        self, channel: Channel, kind: MessageKind, now: datetime
+    ) -> Document:
+        if channel is Channel.IN_APP:
+            # Stored is delivered: the customer reads it over HTTP or follows it live.
+            return {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now, "attempts": 0}
+        held = channel is Channel.EMAIL and kind not in ALWAYS_SENT
+        due = now + self._email_hold if held else now
+        return {
+            "status": DeliveryStatus.PENDING.value,
+            "next_attempt_at": due,
+            "leased_at": None,
+            "attempts": 0,
+        }

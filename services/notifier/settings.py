@@ -19,6 +19,8 @@ class NotifierSettings(ServiceSettings):
     delivery_concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
     delivery_poll_s: Seconds = 1.0
     delivery_lease_s: Seconds = 30.0
+    # Emails wait this long before going out, so a burst about one ticket becomes one email.
+    email_hold_s: Annotated[float, Field(ge=0)] = 30.0
     webhook_timeout_s: Seconds = 10.0
     webhook_max_concurrent_per_endpoint: Annotated[int, Field(ge=1, le=1000)] = 4
     smtp_host: str = "127.0.0.1"

@@ -14,6 +14,7 @@ from shared.mongo import Collection, Document
 from shared.vocabulary import DeliveryStatus
 
 _DUPLICATE_KEY = 11000
+_DIGEST_FIELDS = ("_id", "event_id", "event_type", "subject", "body", "occurred_at")
 log = logging.getLogger("switchboard.notifier.store")
 
 
@@ -23,22 +24,54 @@ class NotificationStore:
 
     async def add(self, documents: list[Document]) -> int:
         """Insert the notifications not stored yet; returns how many were new."""
+        return len(await self.add_new(documents))
+
+    async def add_new(self, documents: list[Document]) -> set[str]:
+        """Insert the notifications not stored yet; returns the ids of the new ones."""
         if not documents:
-            return 0
+            return set()
+        ids = {document["_id"] for document in documents}
         try:
-            result = await self._notifications.insert_many(documents, ordered=False)
+            await self._notifications.insert_many(documents, ordered=False)
         except BulkWriteError as error:
             details: Mapping[str, Any] = error.details
-            if any(e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", [])):
+            errors = details.get("writeErrors", [])
+            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
                 raise
-            return int(details.get("nInserted", 0))
-        return len(result.inserted_ids)
+            return ids - {documents[e["index"]]["_id"] for e in errors}
+        return ids
+
+    async def fold_into_held(self, document: Document) -> str | None:
+        """Fold a new notification into an earlier one of the same ticket, contact and channel
+        that is still held (never leased); returns that one's id, or None if there is none.
+        """
+        part = {key: document[key] for key in _DIGEST_FIELDS}
+        held: Document | None = await self._notifications.find_one_and_update(
+            {
+                "ticket_id": document["ticket_id"],
+                "contact_id": document["contact_id"],
+                "channel": document["channel"],
+                "status": DeliveryStatus.PENDING.value,
+                "leased_at": None,
+                "created_at": {"$lt": document["created_at"]},
+                "digest._id": {"$ne": document["_id"]},
+            },
+            {"$push": {"digest": part}},
+            sort=[("created_at", 1)],
+        )
+        if held is None:
+            return None
+        await self._notifications.update_one(
+            {"_id": document["_id"], "status": DeliveryStatus.PENDING.value},
+            {"$set": {"status": DeliveryStatus.COLLAPSED.value, "collapsed_into": held["_id"]}},
+        )
+        return str(held["_id"])
 
     async def lease_due(self, now: datetime, lease: timedelta) -> Document | None:
         """Claim one due delivery; the lease keeps other notifier instances off it."""
         result: Document | None = await self._notifications.find_one_and_update(
             {"status": DeliveryStatus.PENDING.value, "next_attempt_at": {"$lte": now}},
-            {"$set": {"next_attempt_at": now + lease}},
+            {"$set": {"next_attempt_at": now + lease, "leased_at": now}},
             sort=[("next_attempt_at", 1)],
             return_document=ReturnDocument.AFTER,
         )

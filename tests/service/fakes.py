@@ -178,10 +178,35 @@ class FakeNotificationStore(NotificationStore):
     def __init__(self, *documents: Document) -> None:
         self.documents: dict[str, Document] = {d["_id"]: dict(d) for d in documents}
 
-    async def add(self, documents: list[Document]) -> int:
+    async def add_new(self, documents: list[Document]) -> set[str]:
         new = [d for d in documents if d["_id"] not in self.documents]
         self.documents.update({d["_id"]: dict(d) for d in new})
-        return len(new)
+        return {d["_id"] for d in new}
+
+    async def fold_into_held(self, document: Document) -> str | None:
+        held = sorted(
+            (
+                d
+                for d in self.documents.values()
+                if (d["ticket_id"], d["contact_id"], d["channel"])
+                == (document["ticket_id"], document["contact_id"], document["channel"])
+                and d["status"] == DeliveryStatus.PENDING.value
+                and d.get("leased_at") is None
+                and d["created_at"] < document["created_at"]
+            ),
+            key=lambda d: d["created_at"],
+        )
+        if not held:
+            return None
+        part = {
+            key: document[key]
+            for key in ("_id", "event_id", "event_type", "subject", "body", "occurred_at")
+        }
+        held[0].setdefault("digest", []).append(part)
+        self.documents[document["_id"]].update(
+            status=DeliveryStatus.COLLAPSED.value, collapsed_into=held[0]["_id"]
+        )
+        return str(held[0]["_id"])
 
     async def lease_due(self, now: datetime, lease: timedelta) -> Document | None:
         due = sorted(
@@ -195,6 +220,7 @@ class FakeNotificationStore(NotificationStore):
         if not due:
             return None
         due[0]["next_attempt_at"] = now + lease
+        due[0]["leased_at"] = now
         return dict(due[0])
 
     async def record_delivered(

@@ -1,12 +1,15 @@
 """The notifier's event handler on an in-memory broker: who is told what, stored once."""
 
+from datetime import timedelta
+
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
+from services.notifier.channels.email import email_message
 from services.notifier.deliveries import DeliveryWorker
 from services.notifier.notifications import TicketNotifications
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscribers import build_router
-from shared.events import WORKFLOW, Actor, Event, TicketOpened, TicketTriaged
+from shared.events import WORKFLOW, Actor, Event, PublicUpdatePosted, TicketOpened, TicketTriaged
 from shared.kafka import DeadLetterPolicy, create_broker
 from shared.mongo import Document
 from shared.settings import Environment
@@ -80,16 +83,21 @@ def triaged() -> TicketTriaged:
     )
 
 
-def build_notifier(store: FakeNotificationStore, *customers: Document) -> KafkaBroker:
+def build_notifier(
+    store: FakeNotificationStore,
+    *customers: Document,
+    clock: FixedClock | None = None,
+    email_hold_s: float = 0.0,
+) -> KafkaBroker:
     broker = create_broker(
         SETTINGS,
         client_id="switchboard-notifier",
         dead_letter=DeadLetterPolicy(SETTINGS.notifier_group, backoff_s=0),
     )
     directory = FakeCustomerDirectory(*customers)
-    clock = FixedClock(NOW)
+    clock = clock or FixedClock(NOW)
     worker = DeliveryWorker(store, directory, {}, clock, SETTINGS, RecordedDeliveryEvents())
-    notifications = TicketNotifications(store, directory, worker, clock)
+    notifications = TicketNotifications(store, directory, worker, clock, email_hold_s)
     broker.include_router(build_router(notifications, SETTINGS.notifier_group))
     return broker
 
@@ -176,3 +184,71 @@ async def test_a_customer_missing_from_the_directory_is_still_told_in_app() -> N
     assert [(n["contact_id"], n["channel"]) for n in store.documents.values()] == [
         ("account", "in_app")
     ]
+
+
+def progress(event_id: str, message: str) -> PublicUpdatePosted:
+    return PublicUpdatePosted(
+        event_id=event_id,
+        occurred_at=NOW,
+        ticket_id=TICKET_ID,
+        customer_id="iberia-calls",
+        actor=Actor(role=Role.AGENT, name="ana"),
+        message=message,
+    )
+
+
+def emails_to_ana(store: FakeNotificationStore) -> list[Document]:
+    return [
+        n for n in store.documents.values() if (n["contact_id"], n["channel"]) == ("ana", "email")
+    ]
+
+
+async def test_a_burst_of_news_about_one_ticket_becomes_one_email() -> None:
+    store, clock = FakeNotificationStore(), FixedClock(NOW)
+    notifier = build_notifier(store, MULTILINGUAL, clock=clock, email_hold_s=30)
+
+    async with TestKafkaBroker(notifier) as broker:
+        await publish(broker, opened("iberia-calls"))
+        for number in range(1, 4):
+            clock.advance(5)
+            await publish(broker, progress(f"e-update-{number}", f"Update number {number}"))
+
+    [held] = [n for n in emails_to_ana(store) if n["status"] == DeliveryStatus.PENDING]
+    collapsed = [n for n in emails_to_ana(store) if n["status"] == DeliveryStatus.COLLAPSED]
+    assert held["next_attempt_at"] == NOW + timedelta(seconds=30)
+    assert {n["collapsed_into"] for n in collapsed} == {held["_id"]}
+    assert len(collapsed) == 3
+    message = email_message(held, "support@switchboard.example", "ana@iberia.example")
+    body = message.get_content()
+    assert [f"Update number {n}" in body for n in range(1, 4)] == [True] * 3
+    assert held["subject"] in body
+    # The webhook, a machine's channel, still gets every step on its own.
+    webhooks = [n for n in store.documents.values() if n["channel"] == "webhook"]
+    assert {n["status"] for n in webhooks} == {DeliveryStatus.PENDING}
+    assert len(webhooks) == 4
+
+
+async def test_news_after_the_held_email_went_out_starts_a_new_one() -> None:
+    store, clock = FakeNotificationStore(), FixedClock(NOW)
+    notifier = build_notifier(store, MULTILINGUAL, clock=clock, email_hold_s=30)
+
+    async with TestKafkaBroker(notifier) as broker:
+        await publish(broker, opened("iberia-calls"))
+        clock.advance(31)
+        while await store.lease_due(clock(), timedelta(seconds=30)) is not None:
+            pass  # the worker takes everything due, the held email among it
+        clock.advance(1)
+        await publish(broker, progress("e-late", "Late news"))
+
+    assert [n["status"] for n in emails_to_ana(store)] == [DeliveryStatus.PENDING] * 2
+    assert all("digest" not in n for n in emails_to_ana(store))
+
+
+async def test_without_a_hold_every_email_goes_out_on_its_own() -> None:
+    store = FakeNotificationStore()
+
+    async with TestKafkaBroker(build_notifier(store, MULTILINGUAL)) as broker:
+        await publish(broker, opened("iberia-calls"))
+        await publish(broker, progress("e-update", "An update"))
+
+    assert [n["status"] for n in emails_to_ana(store)] == [DeliveryStatus.PENDING] * 2

@@ -7,6 +7,7 @@ from email.utils import formatdate, parseaddr
 import aiosmtplib
 
 from services.notifier.channels.base import DeliveryResult
+from services.notifier.domain.digest import digest_message
 from services.notifier.settings import NotifierSettings
 from shared.customers import Contact
 from shared.mongo import Document
@@ -21,12 +22,13 @@ def email_message(notification: Document, sender: str, to: str) -> EmailMessage:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "switchboard.invalid"
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = notification["subject"]
+    subject, body = digest_message(notification)
+    message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = f"<{notification['_id']}@{domain}>"
     message[NOTIFICATION_ID_HEADER] = notification["_id"]
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders stay quiet
-    message.set_content(notification["body"])
+    message.set_content(body)
     if notification.get("language"):  # after set_content, which replaces every Content-* header
         message["Content-Language"] = notification["language"]
     return message

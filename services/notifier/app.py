@@ -75,7 +75,9 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
     notifications = TicketNotifications(
         store, directory, worker, utc_now, email_hold_s=settings.email_hold_s
     )
-    broker.include_router(build_router(notifications, settings.notifier_group))
+    broker.include_router(
+        build_router(notifications, settings.notifier_group, settings.partition_workers)
+    )
     tasks: set[asyncio.Task[None]] = set()
 
     async def prepare() -> None:

@@ -17,7 +17,7 @@ class NotifierSettings(ServiceSettings):
     delivery_backoff_s: Seconds = 1.0
     delivery_backoff_max_s: Seconds = 300.0
     delivery_concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
-    delivery_poll_s: Seconds = 1.0
+    delivery_poll_s: Seconds = 5.0
     delivery_lease_s: Seconds = 30.0
     # Emails wait this long before going out, so a burst about one ticket becomes one email.
     email_hold_s: Annotated[float, Field(ge=0)] = 30.0

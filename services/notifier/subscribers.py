@@ -7,13 +7,16 @@ from shared.events import TicketEvent
 from shared.topics import TICKET_EVENTS
 
 
-def build_router(notifications: TicketNotifications, group_id: str) -> KafkaRouter:
+def build_router(
+    notifications: TicketNotifications, group_id: str, workers: int = 1
+) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
         TICKET_EVENTS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
+        max_workers=workers,
         title="ticket-events",
         description=TICKET_EVENTS.description,
     )

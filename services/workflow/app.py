@@ -60,8 +60,12 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     )
     outbox = Outbox(store, publisher, development_publisher)
     commands = TicketCommands(store, outbox, rules, utc_now)
-    broker.include_router(build_router(commands, settings.workflow_group))
-    broker.include_router(build_delivery_router(TicketDeliveries(store), settings.workflow_group))
+    workers = settings.partition_workers
+    broker.include_router(build_router(commands, settings.workflow_group, workers))
+    deliveries = TicketDeliveries(store)
+    # A group of its own: a rebalance of the delivery record never pauses the ticket commands.
+    delivery_group = f"{settings.workflow_group}-deliveries"
+    broker.include_router(build_delivery_router(deliveries, delivery_group, workers))
     relay = OutboxRelay(outbox, store, utc_now, settings.relay_interval_s, settings.relay_grace_s)
     scheduler = TimerScheduler(
         store, timer_commands, utc_now, settings.scheduler_interval_s, settings.timer_lease_s

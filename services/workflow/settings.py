@@ -14,7 +14,7 @@ class WorkflowSettings(ServiceSettings):
     rules_path: Path = DEFAULT_RULES
     workflow_port: Annotated[int, Field(ge=1, le=65535)] = 8001
     workflow_group: str = "switchboard-workflow"
-    relay_interval_s: Annotated[float, Field(gt=0)] = 2.0
+    relay_interval_s: Annotated[float, Field(gt=0)] = 10.0
     relay_grace_s: Annotated[float, Field(ge=0)] = 5.0
-    scheduler_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    scheduler_interval_s: Annotated[float, Field(gt=0)] = 5.0
     timer_lease_s: Annotated[float, Field(gt=0)] = 30.0

@@ -78,9 +78,16 @@ class TicketStore:
         Deliveries live beside `events`, never in them: nothing here is published again, and
         the version is left alone so a delivery never races a command's decision.
         """
+        # Two lookups by `_id` alone: FerretDB's SQLite backend scans the whole collection for
+        # any other filter. A ticket's delivery events come in order from one partition, so
+        # nothing else records for this ticket between the read and the write.
+        known = await self._tickets.find_one({"_id": ticket_id}, {"deliveries": 1})
+        if known is None or any(
+            d.get("event_id") == entry["event_id"] for d in known.get("deliveries", [])
+        ):
+            return False
         result = await self._tickets.update_one(
-            {"_id": ticket_id, "deliveries.event_id": {"$ne": entry["event_id"]}},
-            {"$push": {"deliveries": entry}},
+            {"_id": ticket_id}, {"$push": {"deliveries": entry}}
         )
         return result.modified_count == 1
 

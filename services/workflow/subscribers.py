@@ -9,13 +9,14 @@ from shared.events import TicketCommand
 from shared.topics import NOTIFICATION_EVENTS, TICKET_COMMANDS
 
 
-def build_router(commands: TicketCommands, group_id: str) -> KafkaRouter:
+def build_router(commands: TicketCommands, group_id: str, workers: int = 1) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
         TICKET_COMMANDS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
+        max_workers=workers,
         title="ticket-commands",
         description=TICKET_COMMANDS.description,
     )
@@ -25,13 +26,16 @@ def build_router(commands: TicketCommands, group_id: str) -> KafkaRouter:
     return router
 
 
-def build_delivery_router(deliveries: TicketDeliveries, group_id: str) -> KafkaRouter:
+def build_delivery_router(
+    deliveries: TicketDeliveries, group_id: str, workers: int = 1
+) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
         NOTIFICATION_EVENTS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
+        max_workers=workers,
         title="notification-events",
         description=NOTIFICATION_EVENTS.description,
     )

@@ -16,6 +16,9 @@ Database = AsyncDatabase[Document]
 class Collections:
     TICKETS = "tickets"
     NOTIFICATIONS = "notifications"
+    # Written by the workflow beside the tickets, never into them: only commands write a ticket.
+    TICKET_DELIVERIES = "ticket_deliveries"
+    TIMER_CLAIMS = "timer_claims"
     CUSTOMERS = "customers"
     API_KEYS = "api_keys"
 
@@ -45,6 +48,9 @@ async def ensure_indexes(database: Database) -> None:
     await tickets.create_index("teams")
     await tickets.create_index([("status", 1), ("created_at", -1)])
     await tickets.create_index([("created_at", -1)])
+    await database[Collections.TICKET_DELIVERIES].create_index(
+        [("ticket_id", 1), ("occurred_at", 1)]
+    )
     notifications = database[Collections.NOTIFICATIONS]
     await notifications.create_index([("customer_id", 1), ("created_at", -1)])
     await notifications.create_index([("status", 1), ("next_attempt_at", 1)])

@@ -29,4 +29,4 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     # Consumers per subscription in one instance; each takes its own partitions, so a ticket's
     # messages stay in order while different tickets are worked on side by side.
-    partition_workers: Annotated[int, Field(ge=1, le=32)] = 3
+    partition_workers: Annotated[int, Field(ge=1, le=32)] = 1

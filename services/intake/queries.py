@@ -70,6 +70,7 @@ class Reads:
     def __init__(self, database: Database) -> None:
         self._tickets = database[Collections.TICKETS]
         self._notifications = database[Collections.NOTIFICATIONS]
+        self._deliveries = database[Collections.TICKET_DELIVERIES]
 
     async def ticket(self, ticket_id: str, caller: Caller) -> TicketRecord | None:
         query = {"_id": ticket_id, **_scope(caller)}
@@ -89,12 +90,13 @@ class Reads:
 
     async def timeline(self, ticket_id: str, caller: Caller) -> list[TimelineItem] | None:
         query = {"_id": ticket_id, **_scope(caller)}
-        document = await self._tickets.find_one(query, {"events": 1, "deliveries": 1})
+        document = await self._tickets.find_one(query, {"events": 1})
         if document is None:
             return None
+        cursor = self._deliveries.find({"ticket_id": ticket_id}, sort=[("occurred_at", 1)])
+        deliveries = [record async for record in cursor]
         return merged_timeline(
-            timeline_for(caller, document.get("events", [])),
-            deliveries_for(caller, document.get("deliveries", [])),
+            timeline_for(caller, document.get("events", [])), deliveries_for(caller, deliveries)
         )
 
     async def notifications(self, customer_id: str, limit: int) -> list[NotificationView]:

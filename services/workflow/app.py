@@ -39,7 +39,7 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     )
     client = create_client(settings)
     database = client[settings.mongo_database]
-    store = TicketStore(database[Collections.TICKETS])
+    store = TicketStore(database[Collections.TICKETS], database[Collections.TIMER_CLAIMS])
     publisher = broker.publisher(
         TICKET_EVENTS.name,
         schema=TicketEvent,
@@ -62,7 +62,7 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     commands = TicketCommands(store, outbox, rules, utc_now)
     workers = settings.partition_workers
     broker.include_router(build_router(commands, settings.workflow_group, workers))
-    deliveries = TicketDeliveries(store)
+    deliveries = TicketDeliveries(database[Collections.TICKET_DELIVERIES])
     # A group of its own: a rebalance of the delivery record never pauses the ticket commands.
     delivery_group = f"{settings.workflow_group}-deliveries"
     broker.include_router(build_delivery_router(deliveries, delivery_group, workers))

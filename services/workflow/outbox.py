@@ -2,7 +2,8 @@
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import get_args
 
@@ -20,6 +21,27 @@ DEVELOPMENT_EVENT_TYPES = frozenset(
 )
 
 
+class TicketLocks:
+    """One writer per ticket document inside this process.
+
+    FerretDB's SQLite backend does not isolate concurrent updates of one document, so a
+    command's save and the relay's bookkeeping on the same ticket must never overlap.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def hold(self, ticket_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(ticket_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and not lock._waiters:
+                self._locks.pop(ticket_id, None)
+
+
 class Outbox:
     def __init__(
         self,
@@ -30,6 +52,7 @@ class Outbox:
         self._store = store
         self._publisher = publisher
         self._development_publisher = development_publisher
+        self.locks = TicketLocks()
 
     async def flush(self, document: Document) -> int:
         """Publish the document's pending events in order, then mark them sent."""
@@ -66,7 +89,8 @@ class OutboxRelay:
         stale = await self._store.with_pending_events(self._clock() - self._grace, limit=500)
         published = 0
         for document in stale:
-            published += await self._outbox.flush(document)
+            async with self._outbox.locks.hold(document["_id"]):
+                published += await self._outbox.flush(document)
         if published:
             log.info("relayed pending events", extra={"events": published})
         return published

@@ -28,7 +28,6 @@ def _state(ticket: Ticket) -> Document:
         **state,
         **ticket.details.model_dump(mode="python"),
         "next_timer_at": next_timer(ticket),
-        "timer_claimed_until": None,  # whatever was claimed has now been decided
     }
 
 
@@ -37,9 +36,13 @@ def ticket_from_document(document: Document) -> Ticket:
     return Ticket.model_validate({**document, "details": details})
 
 
+CLAIM_CANDIDATES = 50
+
+
 class TicketStore:
-    def __init__(self, tickets: Collection) -> None:
+    def __init__(self, tickets: Collection, timer_claims: Collection | None = None) -> None:
         self._tickets = tickets
+        self._claims = timer_claims
 
     async def get(self, ticket_id: str) -> Document | None:
         return await self._tickets.find_one({"_id": ticket_id})
@@ -72,25 +75,6 @@ class TicketStore:
             raise ConcurrentUpdate(decision.ticket.ticket_id)
         return saved
 
-    async def record_delivery(self, ticket_id: str, entry: Document) -> bool:
-        """Add a delivery to the ticket's timeline once; False if it is there (or no ticket).
-
-        Deliveries live beside `events`, never in them: nothing here is published again, and
-        the version is left alone so a delivery never races a command's decision.
-        """
-        # Two lookups by `_id` alone: FerretDB's SQLite backend scans the whole collection for
-        # any other filter. A ticket's delivery events come in order from one partition, so
-        # nothing else records for this ticket between the read and the write.
-        known = await self._tickets.find_one({"_id": ticket_id}, {"deliveries": 1})
-        if known is None or any(
-            d.get("event_id") == entry["event_id"] for d in known.get("deliveries", [])
-        ):
-            return False
-        result = await self._tickets.update_one(
-            {"_id": ticket_id}, {"$push": {"deliveries": entry}}
-        )
-        return result.modified_count == 1
-
     async def mark_published(self, ticket_id: str, event_ids: list[str]) -> None:
         await self._tickets.update_one(
             {"_id": ticket_id}, {"$pullAll": {"outbox_pending": event_ids}}
@@ -104,17 +88,35 @@ class TicketStore:
         return [document async for document in cursor]
 
     async def claim_due_timer(self, now: datetime, lease: timedelta) -> Document | None:
-        """Claim one ticket whose clocks are due; the claim keeps other schedulers off it."""
-        claimed: Document | None = await self._tickets.find_one_and_update(
-            {
-                "next_timer_at": {"$lte": now},
-                "$or": [{"timer_claimed_until": None}, {"timer_claimed_until": {"$lte": now}}],
-            },
-            {"$set": {"timer_claimed_until": now + lease}},
+        """Claim one ticket whose clocks are due; the claim keeps other schedulers off it.
+
+        The claim is a document of its own, named by the ticket and its due moment, never a
+        write to the ticket: FerretDB's SQLite backend does not isolate concurrent updates of
+        one document, so only the ticket's commands ever write it.
+        """
+        cursor = self._tickets.find(
+            {"next_timer_at": {"$lte": now}},
+            {"next_timer_at": 1},
             sort=[("next_timer_at", 1)],
-            return_document=ReturnDocument.AFTER,
+            limit=CLAIM_CANDIDATES,
         )
-        return claimed
+        async for candidate in cursor:
+            claim = f"{candidate['_id']}:{candidate['next_timer_at'].isoformat()}"
+            if await self._claim(claim, now, lease):
+                return candidate
+        return None
+
+    async def _claim(self, claim: str, now: datetime, lease: timedelta) -> bool:
+        if self._claims is None:
+            return True
+        try:
+            await self._claims.insert_one({"_id": claim, "until": now + lease})
+        except DuplicateKeyError:
+            expired = await self._claims.find_one_and_update(
+                {"_id": claim, "until": {"$lte": now}}, {"$set": {"until": now + lease}}
+            )
+            return expired is not None
+        return True
 
 
 def pending_events(document: Document) -> list[Document]:

@@ -28,7 +28,8 @@ class TicketCommands:
     async def handle(self, command: TicketCommand) -> None:
         for attempt in range(1, ATTEMPTS_ON_CONFLICT + 1):
             try:
-                await self._apply(command)
+                async with self._outbox.locks.hold(command.ticket_id):
+                    await self._apply(command)
             except ConcurrentUpdate:
                 if attempt == ATTEMPTS_ON_CONFLICT:
                     raise

@@ -4,20 +4,32 @@ import os
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from pymongo import AsyncMongoClient
 
+from infra.processes import LOOPBACK, free_port
 from infra.services import Platform
 from infra.stack import LocalStack, start_local_stack
 from services.intake.apikeys import issue_key
 from services.intake.settings import IntakeSettings
 from shared.mongo import Database, Document
 from shared.vocabulary import Role
-from tests.e2e.support import Endpoints, Keys, ReceivedRequest, WebhookSink
+from tests.e2e.desk import Desk
+from tests.e2e.support import (
+    Endpoints,
+    Keys,
+    Mailbox,
+    ReceivedRequest,
+    SmsGateway,
+    WebhookSink,
+)
 
 # Endpoints of servers someone else runs; without them the tests start their own.
 KAFKA_ENV = "SWITCHBOARD_TEST_KAFKA_BOOTSTRAP"
@@ -31,9 +43,12 @@ FAST_TIMINGS = {
     "SWITCHBOARD_DELIVERY_POLL_S": "0.2",
     "SWITCHBOARD_DELIVERY_MAX_ATTEMPTS": "4",
     "SWITCHBOARD_SCHEDULER_INTERVAL_S": "0.3",
+    "SWITCHBOARD_EMAIL_HOLD_S": "0",
     "SWITCHBOARD_RULES_PATH": str(Path(__file__).with_name("fast_sla_rules.toml")),
     "SWITCHBOARD_LOG_LEVEL": "INFO",
 }
+MAIL_FROM = "Switchboard Support <support@switchboard.example>"
+SMS_GATEWAY_TOKEN = "e2e-sms-gateway-token"
 
 
 @pytest.fixture(scope="session")
@@ -54,15 +69,45 @@ def database_name() -> str:
 
 
 @pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) the notifier sends every email to."""
+    box = Mailbox(host=LOOPBACK, port=free_port())
+    controller = Controller(box, hostname=box.host, port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def sms_gateway() -> Iterator[SmsGateway]:
+    """A real HTTP server standing in for the SMS gateway the notifier posts texts to."""
+    with recording_server("/v1/messages", SmsGateway) as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="session")
 def platform(
-    endpoints: Endpoints, database_name: str, tmp_path_factory: pytest.TempPathFactory
+    endpoints: Endpoints,
+    database_name: str,
+    mailbox: Mailbox,
+    sms_gateway: SmsGateway,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Platform]:
+    channels = {
+        "SWITCHBOARD_SMTP_HOST": mailbox.host,
+        "SWITCHBOARD_SMTP_PORT": str(mailbox.port),
+        "SWITCHBOARD_MAIL_FROM": MAIL_FROM,
+        "SWITCHBOARD_SMS_GATEWAY_URL": sms_gateway.url,
+        "SWITCHBOARD_SMS_GATEWAY_TOKEN": SMS_GATEWAY_TOKEN,
+    }
     running = Platform(
         kafka_bootstrap=endpoints.kafka_bootstrap,
         mongo_url=endpoints.mongo_url,
         log_dir=tmp_path_factory.mktemp("logs"),
         database=database_name,
-        extra_env=FAST_TIMINGS,
+        extra_env={**FAST_TIMINGS, **channels},
     )
     try:
         running.start()
@@ -99,13 +144,27 @@ async def intake(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def webhook_sink() -> Iterator[WebhookSink]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    sink = WebhookSink(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/switchboard")
+    with recording_server("/hooks/switchboard", WebhookSink) as sink:
+        yield sink
+
+
+class Recorder(Protocol):
+    def answer(self, request: ReceivedRequest) -> int: ...
+
+
+R = TypeVar("R", bound=Recorder)
+
+
+@contextmanager
+def recording_server(path: str, recorder_at: Callable[[str], R]) -> Iterator[R]:
+    """A real HTTP server on a free port; the recorder made for its URL answers every POST."""
+    server = ThreadingHTTPServer((LOOPBACK, 0), BaseHTTPRequestHandler)
+    recorder = recorder_at(f"http://{LOOPBACK}:{server.server_address[1]}{path}")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            status = sink.answer(ReceivedRequest(self.path, dict(self.headers.items()), body))
+            status = recorder.answer(ReceivedRequest(self.path, dict(self.headers.items()), body))
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -117,7 +176,7 @@ def webhook_sink() -> Iterator[WebhookSink]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield sink
+        yield recorder
     finally:
         server.shutdown()
         server.server_close()
@@ -131,3 +190,18 @@ def customer_key(intake_settings: IntakeSettings) -> Callable[[str], Awaitable[s
         return await issue_key(intake_settings, customer_id, Role.CUSTOMER, customer_id)
 
     return issue
+
+
+@pytest.fixture
+async def desk_for(
+    intake: httpx.AsyncClient,
+    keys: Keys,
+    database: Database,
+    customer_key: Callable[[str], Awaitable[str]],
+) -> Callable[[str], Awaitable[Desk]]:
+    """A desk for one customer: their key, an agent's, the source system's."""
+
+    async def make(customer_id: str) -> Desk:
+        return Desk(intake, keys, database, await customer_key(customer_id))
+
+    return make

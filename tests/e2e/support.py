@@ -1,13 +1,18 @@
-"""Helpers for end-to-end tests: waiting for eventual outcomes and reading topics directly."""
+"""Helpers for end-to-end tests: waiting for eventual outcomes, reading topics directly, and the
+real servers (webhook receiver, mail server, SMS gateway) that stand in for the customer's side."""
 
 import asyncio
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any, TypeVar
 
+import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.mongo import Document
@@ -56,6 +61,88 @@ class WebhookSink:
     def for_ticket(self, ticket_id: str) -> list[ReceivedRequest]:
         with self.lock:
             return [r for r in self.received if r.json().get("ticket_id") == ticket_id]
+
+
+@dataclass
+class SmsGateway:
+    """A real HTTP server standing in for the SMS gateway: it records every request it gets,
+    headers (the gateway token in `Authorization`) and JSON body alike."""
+
+    url: str
+    received: list[ReceivedRequest] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, request: ReceivedRequest) -> int:
+        with self.lock:
+            self.received.append(request)
+        return 202
+
+    def texts_to(self, number: str) -> list[ReceivedRequest]:
+        with self.lock:
+            return [r for r in self.received if r.json().get("to") == number]
+
+
+@dataclass(frozen=True)
+class ReceivedEmail:
+    recipients: list[str]  # the SMTP envelope's, not the To header's
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def body(self) -> str:
+        # SMTP carries lines ending in CRLF; what the reader sees is the lines.
+        return str(self.message.get_content()).replace("\r\n", "\n").strip()
+
+    def header(self, name: str) -> str:
+        value = self.message[name]
+        assert value is not None, f"email {self.subject!r} has no {name} header"
+        return str(value)
+
+
+@dataclass
+class Mailbox:
+    """An aiosmtpd handler: the real SMTP server on `host:port` keeps what it accepts here."""
+
+    host: str
+    port: int
+    received: list[ReceivedEmail] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, _class=EmailMessage, policy=default)
+        with self.lock:
+            self.received.append(ReceivedEmail(list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[ReceivedEmail]:
+        with self.lock:
+            return [email for email in self.received if address in email.recipients]
+
+
+@dataclass(frozen=True)
+class ServerSentEvent:
+    event: str
+    data: str
+
+
+async def server_sent_events(
+    response: httpx.Response,
+) -> AsyncGenerator[ServerSentEvent, None]:
+    """The events of a `text/event-stream` response as they arrive; comments (pings) skipped."""
+    data: list[str]
+    event, data = "message", []
+    async for line in response.aiter_lines():
+        if not line:
+            if data:
+                yield ServerSentEvent(event, "\n".join(data))
+            event, data = "message", []
+        elif line.startswith("event:"):
+            event = line.removeprefix("event:").strip()
+        elif line.startswith("data:"):
+            data.append(line.removeprefix("data:").removeprefix(" "))
 
 
 async def until(probe: Callable[[], Awaitable[T | None]], what: str, within_s: float = 30.0) -> T:

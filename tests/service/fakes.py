@@ -114,20 +114,22 @@ class FakeTicketStore(TicketStore):
         return stale[:limit]
 
     async def claim_due_timer(self, now: datetime, lease: timedelta) -> Document | None:
+        """Claims live apart from the tickets, one per ticket and due moment, as in MongoDB."""
+        claims: dict[str, datetime] = self.__dict__.setdefault("claims", {})
         due = sorted(
             (
                 d
                 for d in self.documents.values()
-                if d["next_timer_at"] is not None
-                and d["next_timer_at"] <= now
-                and (d["timer_claimed_until"] is None or d["timer_claimed_until"] <= now)
+                if d["next_timer_at"] is not None and d["next_timer_at"] <= now
             ),
             key=lambda d: d["next_timer_at"],
         )
-        if not due:
-            return None
-        due[0]["timer_claimed_until"] = now + lease
-        return copy.deepcopy(due[0])
+        for document in due:
+            claim = f"{document['_id']}:{document['next_timer_at'].isoformat()}"
+            if claims.get(claim, now) <= now:
+                claims[claim] = now + lease
+                return copy.deepcopy(document)
+        return None
 
 
 class FailingTicketStore(FakeTicketStore):

@@ -275,9 +275,16 @@ class Intake:
     http: httpx.AsyncClient
     bus: FakeBus
     tickets: FakeTickets
+    deliveries: FakeTickets
 
     def store(self, *documents: Document) -> None:
         self.tickets.documents.extend(documents)
+
+    def record_deliveries(self, ticket_id: str, *records: Document) -> None:
+        """As the workflow records them: one document per delivery event, beside the ticket."""
+        self.deliveries.documents.extend(
+            {"_id": r["event_id"], "ticket_id": ticket_id, **r} for r in records
+        )
 
     async def post(
         self,
@@ -308,7 +315,7 @@ async def intake() -> AsyncIterator[Intake]:
     app.state.reads = Reads(cast(Database, database))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
-        yield Intake(app, http, bus, database["tickets"])
+        yield Intake(app, http, bus, database["tickets"], database["ticket_deliveries"])
 
 
 # --- every action is one command on Kafka, keyed by its ticket ----------------------------
@@ -840,31 +847,34 @@ def delivery(kind: str, minute: float, **fields: Any) -> Document:
     }
 
 
-def with_deliveries() -> Document:
+def with_deliveries(intake: Intake) -> None:
     opened, triaged, investigating, note, update = story()[:5]
-    return ticket_document(
-        events=[
-            at_minute(opened, 0),
-            at_minute(triaged, 0),
-            at_minute(investigating, 10),
-            at_minute(note, 20),
-            at_minute(update, 30),
-        ],
-        deliveries=[
-            delivery("NotificationSent", 31, channel="webhook", error="HTTP 503"),
-            delivery("NotificationSent", 30.5),
-            delivery("NotificationDelivered", 30.5),
-            delivery("NotificationSent", 1, event_type="TicketOpened", channel="sms"),
-            delivery("NotificationFailed", 1, event_type="TicketOpened", channel="sms"),
-            delivery("NotificationDelivered", 0, event_type="TicketOpened", channel="in_app"),
-        ],
+    intake.store(
+        ticket_document(
+            events=[
+                at_minute(opened, 0),
+                at_minute(triaged, 0),
+                at_minute(investigating, 10),
+                at_minute(note, 20),
+                at_minute(update, 30),
+            ]
+        )
+    )
+    intake.record_deliveries(
+        ACME_TICKET,
+        delivery("NotificationSent", 31, channel="webhook", error="HTTP 503"),
+        delivery("NotificationSent", 30.5),
+        delivery("NotificationDelivered", 30.5),
+        delivery("NotificationSent", 1, event_type="TicketOpened", channel="sms"),
+        delivery("NotificationFailed", 1, event_type="TicketOpened", channel="sms"),
+        delivery("NotificationDelivered", 0, event_type="TicketOpened", channel="in_app"),
     )
 
 
 async def test_an_agent_sees_every_delivery_attempt_merged_into_the_timeline_by_time(
     intake: Intake,
 ) -> None:
-    intake.store(with_deliveries())
+    with_deliveries(intake)
 
     response = await intake.get(AGENT, f"/v1/tickets/{ACME_TICKET}/timeline")
 
@@ -888,7 +898,7 @@ async def test_an_agent_sees_every_delivery_attempt_merged_into_the_timeline_by_
 
 
 async def test_a_customer_sees_the_notifications_that_reached_them(intake: Intake) -> None:
-    intake.store(with_deliveries())
+    with_deliveries(intake)
 
     response = await intake.get(ACME, f"/v1/tickets/{ACME_TICKET}/timeline")
 

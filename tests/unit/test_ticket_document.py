@@ -52,14 +52,13 @@ async def test_a_new_ticket_document_holds_every_event_pending_in_order() -> Non
     assert pending_events(document) == document["events"]
 
 
-async def test_the_document_says_when_its_clocks_next_fire_and_is_not_claimed() -> None:
+async def test_the_document_says_when_its_clocks_next_fire() -> None:
     decision = opening()
 
     document = await stored(decision)
 
     assert document["next_timer_at"] == next_timer(decision.ticket)
     assert document["next_timer_at"] == decision.ticket.clocks.first_response_due
-    assert document["timer_claimed_until"] is None
 
 
 @pytest.mark.parametrize("status", RESTING_STATUSES, ids=str)

@@ -6,6 +6,7 @@ Pure and shared: the workflow applies it, intake checks it up front to answer 40
 from enum import StrEnum
 
 from shared.errors import DomainError
+from shared.vocabulary import DevelopmentStatus
 from shared.vocabulary import TicketStatus as S
 
 
@@ -68,6 +69,13 @@ STEP_TO_REACH: dict[S, Step] = {
     S.DEPLOYED: Step.DEPLOY,
     S.AWAITING_CONFIRMATION: Step.REQUEST_CONFIRMATION,
     S.CLOSED: Step.CLOSE,
+}
+
+# The step a development ticket's progress means for its support ticket.
+DEVELOPMENT_STEPS: dict[DevelopmentStatus, Step] = {
+    DevelopmentStatus.FIX_IN_PROGRESS: Step.START_FIX,
+    DevelopmentStatus.TESTING: Step.START_TESTING,
+    DevelopmentStatus.DEPLOYED: Step.DEPLOY,
 }
 
 # Where the clocks stop: no keep-in-loop updates and no breaches.

@@ -6,15 +6,15 @@ checking here spares the caller a 202 for a command that can only be dead-letter
 
 from services.intake.documents import TicketRecord
 from shared.errors import DomainError
-from shared.lifecycle import STEP_TO_REACH, TRANSITIONS, IllegalTransition, Step, allowed_steps
+from shared.lifecycle import (
+    DEVELOPMENT_STEPS,
+    STEP_TO_REACH,
+    TRANSITIONS,
+    IllegalTransition,
+    Step,
+    allowed_steps,
+)
 from shared.vocabulary import DevelopmentStatus, TicketStatus
-
-# The lifecycle step a development ticket's progress means for its support ticket.
-DEVELOPMENT_STEPS: dict[DevelopmentStatus, Step] = {
-    DevelopmentStatus.FIX_IN_PROGRESS: Step.START_FIX,
-    DevelopmentStatus.TESTING: Step.START_TESTING,
-    DevelopmentStatus.DEPLOYED: Step.DEPLOY,
-}
 
 
 class NoSuchDevelopmentTicket(DomainError):

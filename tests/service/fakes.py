@@ -307,3 +307,19 @@ class RecordedDeliveryEvents:
 
     def types(self) -> list[str]:
         return [event.type for event in self.published]
+
+
+class Cursor:
+    """What `find` returns: documents, asynchronously iterated."""
+
+    def __init__(self, documents: list[Document]) -> None:
+        self._documents = iter(documents)
+
+    def __aiter__(self) -> "Cursor":
+        return self
+
+    async def __anext__(self) -> Document:
+        try:
+            return next(self._documents)
+        except StopIteration:
+            raise StopAsyncIteration from None

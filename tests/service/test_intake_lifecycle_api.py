@@ -58,6 +58,7 @@ from shared.vocabulary import (
     Team,
     TicketStatus,
 )
+from tests.service.fakes import Cursor
 
 SETTINGS = IntakeSettings(
     environment=Environment.TEST,
@@ -147,20 +148,6 @@ def matches(document: Document, query: Document) -> bool:
         elif not _equals(_at(document, key), condition):
             return False
     return True
-
-
-class Cursor:
-    def __init__(self, documents: list[Document]) -> None:
-        self._documents = iter(documents)
-
-    def __aiter__(self) -> "Cursor":
-        return self
-
-    async def __anext__(self) -> Document:
-        try:
-            return next(self._documents)
-        except StopIteration:
-            raise StopAsyncIteration from None
 
 
 @dataclass

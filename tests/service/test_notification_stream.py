@@ -25,7 +25,7 @@ from services.intake.settings import IntakeSettings
 from shared.mongo import Database, Document
 from shared.settings import Environment
 from shared.vocabulary import Role
-from tests.service.fakes import NOW
+from tests.service.fakes import NOW, Cursor
 
 SETTINGS = IntakeSettings(
     environment=Environment.TEST, kafka_bootstrap="127.0.0.1:1", mongo_url="mongodb://127.0.0.1:1/"
@@ -62,20 +62,6 @@ def _matches(document: Document, query: Document) -> bool:
         elif document.get(key) != condition:
             return False
     return True
-
-
-class Cursor:
-    def __init__(self, documents: list[Document]) -> None:
-        self._documents = iter(documents)
-
-    def __aiter__(self) -> "Cursor":
-        return self
-
-    async def __anext__(self) -> Document:
-        try:
-            return next(self._documents)
-        except StopIteration:
-            raise StopAsyncIteration from None
 
 
 @dataclass

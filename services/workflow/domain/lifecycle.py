@@ -60,6 +60,7 @@ from shared.events import (
 from shared.lifecycle import (
     CLOCKS_PAUSED,
     CLOCKS_STOPPED,
+    DEVELOPMENT_STEPS,
     STEP_TO_REACH,
     IllegalTransition,
     Step,
@@ -86,12 +87,6 @@ STEP_EVENTS: dict[Step, type[StatusChanged]] = {
     Step.CONFIRM_RESOLUTION: ResolutionConfirmed,
     Step.REOPEN: TicketReopened,
     Step.CLOSE: TicketClosed,
-}
-
-DEVELOPMENT_STEPS: dict[DevelopmentStatus, Step] = {
-    DevelopmentStatus.FIX_IN_PROGRESS: Step.START_FIX,
-    DevelopmentStatus.TESTING: Step.START_TESTING,
-    DevelopmentStatus.DEPLOYED: Step.DEPLOY,
 }
 
 

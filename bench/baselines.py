@@ -1,15 +1,19 @@
-"""Raw baselines on the same servers: aiokafka produce with acks=all, PyMongo insert_one."""
+"""Raw baselines on the same servers: aiokafka produce with acks=all, PyMongo inserts."""
 
 from __future__ import annotations
 
 import json
+import math
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
 from bench.stats import Sample, closed_loop
 from shared.kafka import ensure_topics
-from shared.mongo import Document, create_client
+from shared.mongo import Collections, Database, Document, create_client, ensure_indexes
 from shared.settings import ServiceSettings
 from shared.topics import TICKET_COMMANDS, Topic
 
@@ -41,6 +45,30 @@ def mongo_document(run_tag: str, index: int) -> Document:
     }
 
 
+def notification_document(run_tag: str, index: int) -> Document:
+    """A document shaped like an outage notification as the notifier stores it."""
+    now = datetime.now(UTC)
+    return {
+        "_id": f"NTF-{run_tag}-{index:010d}",
+        "incident_id": "INC-0000000000000000",
+        "event_id": "00000000-0000-4000-8000-000000000000",
+        "event_type": "IncidentDeclared",
+        "customer_id": f"bc-bench-{index:06d}",
+        "contact_id": "noc",
+        "recipient": f"bc-bench-{index:06d}/noc",
+        "channel": "webhook" if index % 2 else "in_app",
+        "language": "en",
+        "status": "delivered" if index % 2 == 0 else "pending",
+        "subject": "Service outage: calls failing in one region",
+        "body": "Calls into the region fail; engineers are rerouting traffic. " * 3,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "occurred_at": now,
+        "created_at": now,
+        "delivered_at": now if index % 2 == 0 else None,
+    }
+
+
 async def kafka_produce(bootstrap: str, count: int, concurrency: int) -> Sample:
     """`count` keyed sends, one `send_and_wait` at a time per task, acks=all and idempotent."""
     await ensure_topics(bootstrap, [RAW_TOPIC])
@@ -60,17 +88,42 @@ async def kafka_produce(bootstrap: str, count: int, concurrency: int) -> Sample:
 
 async def mongo_insert(mongo_url: str, count: int, concurrency: int) -> Sample:
     """`count` insert_one calls into a fresh database, with the services' client options."""
-    client = create_client(ServiceSettings(mongo_url=mongo_url))
-    database_name = f"bench_raw_{uuid.uuid4().hex[:8]}"
-    documents = client[database_name]["documents"]
     run_tag = uuid.uuid4().hex[:8]
+    async with scratch_database(mongo_url) as database:
+        documents = database["documents"]
 
-    async def insert(index: int) -> None:
-        await documents.insert_one(mongo_document(run_tag, index))
+        async def insert(index: int) -> None:
+            await documents.insert_one(mongo_document(run_tag, index))
 
-    try:
         await closed_loop(concurrency, concurrency, lambda i: insert(count + i))  # warm-up
         return await closed_loop(count, concurrency, insert)
+
+
+async def mongo_insert_many(
+    mongo_url: str, documents: Callable[[int], Document], count: int, batch: int
+) -> Sample:
+    """`count` documents made by `documents(index)`, inserted `batch` at a time, one call after
+    another, into a collection indexed like the services' `notifications` (latency: per call).
+    """
+    async with scratch_database(mongo_url) as database:
+        await ensure_indexes(database)
+        collection = database[Collections.NOTIFICATIONS]
+
+        async def insert(call: int) -> None:
+            indexes = range(call * batch, min(count, (call + 1) * batch))
+            await collection.insert_many([documents(i) for i in indexes], ordered=False)
+
+        await collection.insert_one(documents(count))  # warm-up: the collection exists
+        return await closed_loop(math.ceil(count / batch), 1, insert)
+
+
+@asynccontextmanager
+async def scratch_database(mongo_url: str) -> AsyncIterator[Database]:
+    """A fresh database, through a client with the services' options; dropped on the way out."""
+    client = create_client(ServiceSettings(mongo_url=mongo_url))
+    name = f"bench_raw_{uuid.uuid4().hex[:8]}"
+    try:
+        yield client[name]
     finally:
-        await client.drop_database(database_name)
+        await client.drop_database(name)
         await client.close()

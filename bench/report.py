@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,37 +16,28 @@ from bench.stats import Figures, median_figures
 
 REPO = Path(__file__).resolve().parent.parent
 
-SECTIONS = (
-    ("raw_kafka_", "a. raw Kafka: aiokafka send_and_wait, acks=all, idempotent, ~500 B"),
-    ("raw_mongo_", "b. raw MongoDB: PyMongo insert_one into FerretDB, ~1 KB"),
-    ("intake_", "c. intake: POST /v1/tickets answered 202"),
-    ("drain", "c. drain: first POST until every notification of (c) is stored"),
-    ("pipeline_", "c. drain: first POST until every notification of (c) is stored"),
-    ("settle_", "c/d. then until every consumer group has caught up (timeline, deliveries)"),
-    ("e2e_", "d. end to end: POST sent until its notification is stored"),
-    ("lookup_", "FerretDB lookups on the notifications collection"),
-    ("notifications_", "FerretDB lookups on the notifications collection"),
-    ("cpu_raw_kafka_", "CPU during (a), % of one core"),
-    ("cpu_raw_mongo_", "CPU during (b), % of one core"),
-    ("cpu_accept_", "CPU while (c) posts, % of one core"),
-    ("cpu_drain_", "CPU while (c) drains, % of one core"),
-    ("cpu_settle_", "CPU after the drain until the consumers caught up, % of one core"),
-    ("cpu_e2e_", "CPU during (d), % of one core"),
-    ("cpu_idle_", "CPU with no traffic for a few seconds after (d), % of one core"),
-    ("", "other"),
-)
+# (prefix, title): a figure goes under the first title whose prefix it starts with; the
+# last prefix of a benchmark's sections should be "" so that every figure finds one.
+Sections = Sequence[tuple[str, str]]
 
 
-def section_of(name: str) -> str:
-    return next(title for prefix, title in SECTIONS if name.startswith(prefix))
+def section_of(name: str, sections: Sections) -> str:
+    return next(title for prefix, title in sections if name.startswith(prefix))
 
 
-def print_table(report: Mapping[str, Any]) -> None:
+def publish(report: Mapping[str, Any], sections: Sections, path: Path) -> None:
+    """The table on stdout, the JSON file written, and where."""
+    print_table(report, sections)
+    write_json(report, path)
+    print(f"\nwritten to {path}")
+
+
+def print_table(report: Mapping[str, Any], sections: Sections) -> None:
     runs: list[dict[str, float]] = report["runs"]
     median: dict[str, float] = report["median"]
-    by_section: dict[str, list[str]] = {title: [] for _, title in SECTIONS}
+    by_section: dict[str, list[str]] = {title: [] for _, title in sections}
     for name in median:
-        by_section[section_of(name)].append(name)
+        by_section[section_of(name, sections)].append(name)
     header = f"{'figure':<40}" + "".join(f"{f'run {i}':>11}" for i in range(1, len(runs) + 1))
     print(f"\n{header}{'median':>11}")
     for title, names in by_section.items():
@@ -71,17 +62,20 @@ def write_json(report: Mapping[str, Any], path: Path) -> None:
 
 
 def build_report(
-    args: argparse.Namespace, started_at: datetime, runs: list[Figures], external: bool
+    benchmark: str,
+    args: argparse.Namespace,
+    started_at: datetime,
+    runs: list[Figures],
 ) -> dict[str, Any]:
     """Parameters, machine, code version, every run's figures and their medians."""
     parameters = {
         key: value for key, value in vars(args).items() if key not in {"out", "kafka", "mongo"}
     }
     return {
-        "benchmark": "skeleton",
+        "benchmark": benchmark,
         "started_at": started_at.isoformat(),
         "wall_s": (datetime.now(UTC) - started_at).total_seconds(),
-        "parameters": parameters | {"servers": "given" if external else "started"},
+        "parameters": parameters | {"servers": "given" if args.kafka else "started"},
         "machine": {
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),

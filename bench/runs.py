@@ -1,4 +1,4 @@
-"""One run of the skeleton benchmark, and the set-up every run shares (keys, warm-up)."""
+"""One run of the skeleton benchmark, and the warm-up every run follows."""
 
 from __future__ import annotations
 
@@ -8,19 +8,13 @@ import os
 import time
 from dataclasses import dataclass
 
-import httpx
-
 from bench import baselines
 from bench.cpu import CpuMeter
+from bench.harness import Servers, session
 from bench.lookups import lookup_costs
 from bench.settle import wait_until_consumed
 from bench.stats import Figures, Sample
 from bench.tickets import Intake, Notifications, end_to_end, last_stored, post_load
-from infra.services import Platform
-from services.intake.apikeys import issue_key
-from services.intake.settings import IntakeSettings
-from shared.mongo import create_client
-from shared.vocabulary import Role
 
 WARM_UP_TICKETS = 32
 DRAIN_TIMEOUT_S = 300.0
@@ -143,29 +137,16 @@ def ratios(figures: Figures) -> Figures:
     }
 
 
-async def measure(
-    args: argparse.Namespace, kafka_bootstrap: str, mongo_url: str, running: Platform, cpu: CpuMeter
-) -> list[Figures]:
-    """Issue the keys, warm up, then do every run against the running platform."""
-    settings = IntakeSettings(mongo_url=mongo_url, mongo_database=running.database)
-    system_key = await issue_key(settings, "bench", Role.SYSTEM, None)
-    agent_key = await issue_key(settings, "bench-agent", Role.AGENT, None)
-    client = create_client(settings)
-    connections = max(args.concurrency, args.e2e_concurrency)
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    try:
-        async with httpx.AsyncClient(
-            base_url=running.intake_url, timeout=30.0, limits=limits
-        ) as http:
-            bench = Bench(
-                args,
-                kafka_bootstrap,
-                mongo_url,
-                Intake(http, system_key, agent_key),
-                Notifications(client[running.database]),
-                cpu,
-            )
-            await bench.warm_up()
-            return [await bench.run(number) for number in range(1, args.runs + 1)]
-    finally:
-        await client.close()
+async def measure(args: argparse.Namespace, servers: Servers, cpu: CpuMeter) -> list[Figures]:
+    """Warm up, then do every run against the running platform."""
+    async with session(servers, max(args.concurrency, args.e2e_concurrency)) as opened:
+        bench = Bench(
+            args,
+            servers.kafka_bootstrap,
+            servers.mongo_url,
+            opened.intake,
+            Notifications(opened.database),
+            cpu,
+        )
+        await bench.warm_up()
+        return [await bench.run(number) for number in range(1, args.runs + 1)]

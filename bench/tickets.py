@@ -79,7 +79,7 @@ class Intake:
             )
             if response.status_code != 422:
                 break
-        _expect(response, 200)
+        expect_status(response, 200)
         self.customer_bodies = [body]
         return customer_id
 
@@ -89,12 +89,12 @@ class Intake:
             json=ticket_body(customer_id, index),
             headers={"X-API-Key": self.system_key, "Idempotency-Key": uuid.uuid4().hex},
         )
-        _expect(response, 202)
+        expect_status(response, 202)
         ticket_id: str = response.json()["ticket_id"]
         return ticket_id
 
 
-def _expect(response: httpx.Response, status: int) -> None:
+def expect_status(response: httpx.Response, status: int) -> None:
     if response.status_code != status:
         raise BenchError(
             f"{response.request.method} {response.request.url.path} answered "

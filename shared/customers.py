@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from shared.events import ValueObject
-from shared.vocabulary import Channel, CustomerId
+from shared.vocabulary import Channel, CustomerId, NumberRange, Slug
 
 
 class Language(StrEnum):
@@ -33,7 +33,6 @@ class MessageKind(StrEnum):
 # Outages and their resolution always go out, whatever a contact opted out of.
 ALWAYS_SENT = frozenset({MessageKind.OUTAGE, MessageKind.OUTAGE_RESOLVED})
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Email = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,63}$")]
 Phone = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")]
 Secret = Annotated[str, Field(min_length=16, max_length=256)]
@@ -80,7 +79,7 @@ class Services(ValueObject):
 
     regions: tuple[Slug, ...] = ()
     carrier_routes: tuple[Slug, ...] = ()
-    number_ranges: tuple[Annotated[str, Field(pattern=r"^\+[0-9]{1,15}$")], ...] = ()
+    number_ranges: tuple[NumberRange, ...] = ()
     products: tuple[Slug, ...] = ()
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter
 
 from shared.events import Contract, ValueObject
-from shared.vocabulary import CustomerId, TicketId
+from shared.vocabulary import CustomerId, IncidentId, TicketId
 
 # Fixed forever: changing it would give every delivery event a new id.
 _EVENT_ID_NAMESPACE = uuid.UUID("4f0d7c53-2a8e-5b1c-9e3f-7d6a1b2c3e4f")
@@ -28,7 +28,8 @@ class DeliveryEvent(Contract):
     event_id: str
     occurred_at: AwareDatetime
     notification_id: str
-    ticket_id: TicketId
+    ticket_id: TicketId | None = None  # None for an outage broadcast, which names its incident
+    incident_id: IncidentId | None = None
     customer_id: CustomerId
     contact_id: str | None = None
     channel: ChannelName

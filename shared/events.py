@@ -9,9 +9,12 @@ from shared.vocabulary import (
     Category,
     CustomerId,
     DevelopmentStatus,
+    IncidentId,
+    NumberRange,
     Priority,
     Role,
     SlaClock,
+    Slug,
     Team,
     TicketId,
     TicketStatus,
@@ -38,6 +41,15 @@ class Actor(ValueObject):
 WORKFLOW = Actor(role="workflow", name="workflow")
 
 
+class AffectedService(ValueObject):
+    """Which of the customer's services the problem is on: how outages find their tickets."""
+
+    region: Slug | None = None
+    carrier_route: Slug | None = None
+    number_range: NumberRange | None = None
+    product: Slug | None = None
+
+
 class TicketDetails(ValueObject):
     """What a reporter tells us about a problem."""
 
@@ -48,6 +60,7 @@ class TicketDetails(ValueObject):
     call_ids: Annotated[list[CallId], Field(max_length=100)] = []
     affected_users: Annotated[int, Field(ge=1, le=10_000_000)] = 1
     reporting_system: Annotated[str, Field(min_length=1, max_length=64)]
+    affected: AffectedService | None = None
 
     @field_validator("call_ids")
     @classmethod
@@ -144,6 +157,24 @@ class ConfirmResolution(Command):
 class ReportNotFixed(Command):
     type: Literal["ReportNotFixed"] = "ReportNotFixed"
     comment: Reason = ""
+
+
+class LinkToIncident(Command):
+    """Issued by the workflow: the ticket is part of a known outage; it takes top priority."""
+
+    type: Literal["LinkToIncident"] = "LinkToIncident"
+    incident_id: IncidentId
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    message: Text
+    priority: Priority
+
+
+class ResolveWithIncident(Command):
+    """Issued by the workflow: the outage behind the ticket is over; the customer confirms."""
+
+    type: Literal["ResolveWithIncident"] = "ResolveWithIncident"
+    incident_id: IncidentId
+    message: Text
 
 
 class FireDueTimers(Command):
@@ -250,6 +281,27 @@ class TicketClosed(StatusChanged):
     type: Literal["TicketClosed"] = "TicketClosed"
 
 
+class ResolvedWithIncident(StatusChanged):
+    """The outage behind the ticket was resolved: the customer confirms or reopens as usual."""
+
+    type: Literal["ResolvedWithIncident"] = "ResolvedWithIncident"
+    incident_id: IncidentId
+    message: Text
+    confirm_by: AwareDatetime
+
+
+class TicketLinkedToIncident(Event):
+    """The ticket is part of a known outage: the customer hears it is known and worked on."""
+
+    type: Literal["TicketLinkedToIncident"] = "TicketLinkedToIncident"
+    incident_id: IncidentId
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    message: Text
+    from_priority: Priority
+    priority: Priority
+    customer_visible: ClassVar[bool] = True
+
+
 class PublicUpdatePosted(Event):
     type: Literal["PublicUpdatePosted"] = "PublicUpdatePosted"
     message: Text
@@ -312,6 +364,8 @@ TicketCommand = Annotated[
     | RecordDevelopmentProgress
     | ConfirmResolution
     | ReportNotFixed
+    | LinkToIncident
+    | ResolveWithIncident
     | FireDueTimers,
     Field(discriminator="type"),
 ]
@@ -337,7 +391,9 @@ TicketEvent = Annotated[
     | ProgressUpdateSent
     | SlaBreached
     | TicketEscalated
-    | AlternativeProposed,
+    | AlternativeProposed
+    | TicketLinkedToIncident
+    | ResolvedWithIncident,
     Field(discriminator="type"),
 ]
 # What a development tracker integration consumes, on its own topic as well.

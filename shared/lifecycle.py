@@ -24,6 +24,7 @@ class Step(StrEnum):
     CONFIRM_RESOLUTION = "confirm_resolution"
     REOPEN = "reopen"
     CLOSE = "close"
+    RESOLVE_WITH_INCIDENT = "resolve_with_incident"  # the workflow's, when an outage ends
 
 
 TRANSITIONS: dict[S, dict[Step, S]] = {
@@ -33,24 +34,37 @@ TRANSITIONS: dict[S, dict[Step, S]] = {
         Step.REQUEST_CUSTOMER_INPUT: S.WAITING_ON_CUSTOMER,
         Step.OPEN_DEVELOPMENT: S.DEVELOPMENT,
         Step.REQUEST_CONFIRMATION: S.AWAITING_CONFIRMATION,
+        Step.RESOLVE_WITH_INCIDENT: S.AWAITING_CONFIRMATION,
     },
     S.INVESTIGATING: {
         Step.REQUEST_CUSTOMER_INPUT: S.WAITING_ON_CUSTOMER,
         Step.OPEN_DEVELOPMENT: S.DEVELOPMENT,
         Step.START_FIX: S.FIX_IN_PROGRESS,
         Step.REQUEST_CONFIRMATION: S.AWAITING_CONFIRMATION,
+        Step.RESOLVE_WITH_INCIDENT: S.AWAITING_CONFIRMATION,
     },
     S.WAITING_ON_CUSTOMER: {
         Step.CUSTOMER_RESPONDED: S.INVESTIGATING,
         Step.START_INVESTIGATION: S.INVESTIGATING,
+        Step.RESOLVE_WITH_INCIDENT: S.AWAITING_CONFIRMATION,
     },
-    S.DEVELOPMENT: {Step.START_FIX: S.FIX_IN_PROGRESS},
-    S.FIX_IN_PROGRESS: {Step.START_TESTING: S.TESTING},
+    S.DEVELOPMENT: {
+        Step.START_FIX: S.FIX_IN_PROGRESS,
+        Step.RESOLVE_WITH_INCIDENT: S.AWAITING_CONFIRMATION,
+    },
+    S.FIX_IN_PROGRESS: {
+        Step.START_TESTING: S.TESTING,
+        Step.RESOLVE_WITH_INCIDENT: S.AWAITING_CONFIRMATION,
+    },
     S.TESTING: {
         Step.DEPLOY: S.DEPLOYED,
         Step.START_FIX: S.FIX_IN_PROGRESS,  # the fix failed its tests
+        Step.RESOLVE_WITH_INCIDENT: S.AWAITING_CONFIRMATION,
     },
-    S.DEPLOYED: {Step.REQUEST_CONFIRMATION: S.AWAITING_CONFIRMATION},
+    S.DEPLOYED: {
+        Step.REQUEST_CONFIRMATION: S.AWAITING_CONFIRMATION,
+        Step.RESOLVE_WITH_INCIDENT: S.AWAITING_CONFIRMATION,
+    },
     S.AWAITING_CONFIRMATION: {
         Step.CONFIRM_RESOLUTION: S.RESOLVED,
         Step.REOPEN: S.INVESTIGATING,
@@ -93,8 +107,13 @@ class IllegalTransition(DomainError):
         super().__init__(f"cannot {attempted} while {status.value}; allowed next: {allowed}")
 
 
+# Steps only the workflow takes on its own; never offered to a person as a next step.
+WORKFLOW_STEPS = frozenset({Step.RESOLVE_WITH_INCIDENT})
+
+
 def allowed_steps(status: S) -> list[Step]:
-    return list(TRANSITIONS[status])
+    """The steps a person may take next from `status`."""
+    return [step for step in TRANSITIONS[status] if step not in WORKFLOW_STEPS]
 
 
 def next_status(status: S, step: Step) -> S:

@@ -19,6 +19,11 @@ class Collections:
     # Written by the workflow beside the tickets, never into them: only commands write a ticket.
     TICKET_DELIVERIES = "ticket_deliveries"
     TIMER_CLAIMS = "timer_claims"
+    INCIDENTS = "incidents"
+    # The notifier's record of each broadcast: how many customers an incident event reached.
+    BROADCASTS = "broadcasts"
+    # The notifier's progress through each broadcast chunk: its claim, and what it stored.
+    BROADCAST_CHUNKS = "broadcast_chunks"
     CUSTOMERS = "customers"
     API_KEYS = "api_keys"
 
@@ -55,6 +60,10 @@ async def ensure_indexes(database: Database) -> None:
     await notifications.create_index([("customer_id", 1), ("created_at", -1)])
     await notifications.create_index([("status", 1), ("next_attempt_at", 1)])
     await notifications.create_index("ticket_id")
+    await notifications.create_index([("incident_id", 1), ("status", 1)])
+    await tickets.create_index("incident_id")
+    await database[Collections.INCIDENTS].create_index([("status", 1), ("declared_at", -1)])
+    await database[Collections.BROADCASTS].create_index("incident_id")
     await notifications.create_index("events_owed")
     customers = database[Collections.CUSTOMERS]  # who an outage hits: one service at a time
     await customers.create_index("services.regions")

@@ -35,10 +35,37 @@ DEVELOPMENT_EVENTS = Topic(
 NOTIFICATION_EVENTS = Topic(
     name="switchboard.notification-events.v1",
     partitions=6,
-    key="ticket id",
+    key="ticket id, or incident id for a broadcast",
     description=(
         "What became of each notification: handed to its channel, delivered, or given up;"
         " published by notifier, recorded on the ticket's timeline by workflow."
+    ),
+)
+INCIDENT_COMMANDS = Topic(
+    name="switchboard.incident-commands.v1",
+    partitions=3,
+    key="incident id",
+    description=(
+        "Requests to declare, update or resolve an incident: the operators' through intake,"
+        " and the workflow's own when it detects a burst of similar tickets."
+    ),
+)
+INCIDENT_EVENTS = Topic(
+    name="switchboard.incident-events.v1",
+    partitions=3,
+    key="incident id",
+    description=(
+        "Outages declared (by an operator or detected automatically), updated and resolved,"
+        " published by workflow; operators follow this topic for alerts."
+    ),
+)
+INCIDENT_BROADCASTS = Topic(
+    name="switchboard.incident-broadcasts.v1",
+    partitions=6,
+    key="incident event id and chunk number",
+    description=(
+        "The notifier's broadcast work queue: each incident event's affected customers in"
+        " chunks, spread over partitions so every notifier instance takes a share."
     ),
 )
 DEAD_LETTER = Topic(
@@ -53,6 +80,9 @@ ALL_TOPICS: tuple[Topic, ...] = (
     TICKET_EVENTS,
     DEVELOPMENT_EVENTS,
     NOTIFICATION_EVENTS,
+    INCIDENT_COMMANDS,
+    INCIDENT_EVENTS,
+    INCIDENT_BROADCASTS,
     DEAD_LETTER,
 )
 

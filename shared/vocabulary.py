@@ -11,6 +11,11 @@ from pydantic import StringConstraints
 TicketId = Annotated[str, StringConstraints(pattern=r"^TCK-[0-9A-Z]{16}$")]
 CustomerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$")]
+IncidentId = Annotated[str, StringConstraints(pattern=r"^INC-[0-9A-Z]{16}$")]
+# A service attribute value: a region, carrier route or product name.
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# A number range is a prefix in E.164: +34 holds every Spanish number, +3491 Madrid's.
+NumberRange = Annotated[str, StringConstraints(pattern=r"^\+[0-9]{1,15}$")]
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -32,6 +37,18 @@ def ticket_id_for_request(principal: str, idempotency_key: str) -> str:
 
 def new_ticket_id() -> str:
     return f"TCK-{_base32(secrets.token_bytes(10), 16)}"
+
+
+def incident_id_for_request(principal: str, idempotency_key: str) -> str:
+    """The same operator retrying with the same idempotency key always names the same incident."""
+    digest = hashlib.sha256(f"incident\x00{principal}\x00{idempotency_key}".encode()).digest()
+    return f"INC-{_base32(digest, 16)}"
+
+
+def incident_id_for_burst(rule: str, value: str, window_start: str) -> str:
+    """A burst detected twice in one window (say by two workflow instances) is one incident."""
+    digest = hashlib.sha256(f"burst\x00{rule}\x00{value}\x00{window_start}".encode()).digest()
+    return f"INC-{_base32(digest, 16)}"
 
 
 def development_ticket_id(command_id: str) -> str:

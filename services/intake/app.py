@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.intake.auth import ApiKeys
-from services.intake.commands import CommandBus
+from services.intake.commands import CommandBus, Publishers
 from services.intake.customers import Customers
 from services.intake.errors import (
     register_conflict_handlers,
@@ -15,39 +15,53 @@ from services.intake.errors import (
     register_validation_handler,
 )
 from services.intake.health import build_health_router
+from services.intake.incident_queries import IncidentReads
 from services.intake.queries import Reads
 from services.intake.routes import router
 from services.intake.settings import IntakeSettings
 from shared.events import TicketCommand
+from shared.incidents import AnyIncidentCommand
 from shared.kafka import create_broker, ensure_topics
 from shared.mongo import Collections, create_client
-from shared.topics import TICKET_COMMANDS
+from shared.topics import INCIDENT_COMMANDS, TICKET_COMMANDS
 
 DESCRIPTION = """
 The HTTP edge of Switchboard. Source systems and agents open tickets; agents work them
 through the support lifecycle; customers follow their own tickets, comment, confirm the
 resolution or report that the problem is back. Anyone finds a ticket by the call ID of the
-problem call. Every write becomes a command on Kafka, answered `202` only once Kafka
-acknowledged it; every read comes from MongoDB. A write whose step the ticket's status does
-not allow is refused with `409`, naming what it does allow.
+problem call. Operators declare outages (incidents), post updates and resolve them; every
+affected customer is told, and customers see the open incidents that hit them.
+Every write becomes a command on Kafka, answered `202` only once Kafka acknowledged it; every
+read comes from MongoDB. A write whose step the ticket's status does not allow is refused
+with `409`, naming what it does allow.
 Authenticate with an API key in the `X-API-Key` header; send an `Idempotency-Key` header to
-make retries safe.
+make retries safe (declaring an incident requires one).
 """
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
     broker = create_broker(settings, client_id="switchboard-intake")
-    publisher = broker.publisher(
-        TICKET_COMMANDS.name,
-        schema=TicketCommand,
-        title="ticket-commands",
-        description=TICKET_COMMANDS.description,
+    publishers = Publishers(
+        tickets=broker.publisher(
+            TICKET_COMMANDS.name,
+            schema=TicketCommand,
+            title="ticket-commands",
+            description=TICKET_COMMANDS.description,
+        ),
+        incidents=broker.publisher(
+            INCIDENT_COMMANDS.name,
+            schema=AnyIncidentCommand,
+            title="incident-commands",
+            description=INCIDENT_COMMANDS.description,
+        ),
     )
     bus = CommandBus(
         broker,
-        publisher,
+        publishers,
         settings.publish_timeout_s,
-        prepare=lambda: ensure_topics(settings.kafka_bootstrap, [TICKET_COMMANDS]),
+        prepare=lambda: ensure_topics(
+            settings.kafka_bootstrap, [TICKET_COMMANDS, INCIDENT_COMMANDS]
+        ),
     )
     client = create_client(settings)
     database = client[settings.mongo_database]
@@ -67,6 +81,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.state.broker = broker
     app.state.bus = bus
     app.state.reads = Reads(database)
+    app.state.incident_reads = IncidentReads(database)
     app.state.customers = Customers(database)
     app.state.api_keys = ApiKeys(database[Collections.API_KEYS])
     app.include_router(router)

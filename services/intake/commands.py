@@ -3,14 +3,18 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher import DefaultPublisher
 
 from shared.events import Command
+from shared.incidents import IncidentCommand
 
 log = logging.getLogger("switchboard.intake.commands")
+
+AnyCommand = Command | IncidentCommand
 
 
 class KafkaUnavailable(Exception):
@@ -26,18 +30,29 @@ class KafkaOutcomeUnknown(Exception):
     """
 
 
+@dataclass(frozen=True, slots=True)
+class Publishers:
+    """Where each kind of command goes: ticket commands and incident commands."""
+
+    tickets: DefaultPublisher
+    incidents: DefaultPublisher
+
+    def for_command(self, command: AnyCommand) -> DefaultPublisher:
+        return self.incidents if isinstance(command, IncidentCommand) else self.tickets
+
+
 class CommandBus:
     def __init__(
         self,
         broker: KafkaBroker,
-        publisher: DefaultPublisher,
+        publishers: Publishers,
         timeout_s: float,
         prepare: Callable[[], Awaitable[None]],
         health_interval_s: float = 1.0,
     ) -> None:
         self._broker = broker
         self._prepare = prepare
-        self._publisher = publisher
+        self._publishers = publishers
         self._timeout_s = timeout_s
         self._health_interval_s = health_interval_s
         self._reachable = False
@@ -64,14 +79,14 @@ class CommandBus:
                 self._reachable = True
                 return
 
-    async def send(self, command: Command, key: str) -> None:
+    async def send(self, command: AnyCommand, key: str) -> None:
+        """Publish on the command's topic; returns only once Kafka acknowledged it."""
         if not self._reachable:
             # Refuse before queueing anything: a queued record would be delivered later.
             raise KafkaUnavailable("Kafka is unreachable")
+        publisher = self._publishers.for_command(command)
         try:
-            await asyncio.wait_for(
-                self._publisher.publish(command, key=key.encode()), self._timeout_s
-            )
+            await asyncio.wait_for(publisher.publish(command, key=key.encode()), self._timeout_s)
         except (KafkaError, TimeoutError) as error:
             raise KafkaOutcomeUnknown(str(error) or type(error).__name__) from error
 

@@ -4,9 +4,9 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.customers import Contact, Customer, Language, MessageKind, Services, Slug
+from shared.customers import Contact, Customer, Language, MessageKind, Services
 from shared.events import ValueObject
-from shared.vocabulary import Channel
+from shared.vocabulary import Channel, Slug
 
 NumberRange = Annotated[
     str, Field(pattern=r"^\+[0-9]{1,15}$", description="A number range as its prefix: +3491")

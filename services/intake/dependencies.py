@@ -1,4 +1,4 @@
-"""Route dependencies: the stores, the ticket a path names, and the issuer of a command."""
+"""Route dependencies: the stores, the ticket or incident a path names, the command issuer."""
 
 from typing import Annotated
 
@@ -8,9 +8,11 @@ from services.intake.auth import AnyCaller
 from services.intake.commands import CommandBus
 from services.intake.customers import Customers
 from services.intake.documents import TicketRecord
+from services.intake.incident_documents import IncidentRecord
+from services.intake.incident_queries import IncidentReads
 from services.intake.issuing import Issuer, command_id_for
 from services.intake.queries import Reads
-from shared.vocabulary import TicketId
+from shared.vocabulary import IncidentId, TicketId
 
 
 def _reads(request: Request) -> Reads:
@@ -23,6 +25,11 @@ def _bus(request: Request) -> CommandBus:
     return bus
 
 
+def _incident_reads(request: Request) -> IncidentReads:
+    incidents: IncidentReads = request.app.state.incident_reads
+    return incidents
+
+
 def _customers(request: Request) -> Customers:
     customers: Customers = request.app.state.customers
     return customers
@@ -31,7 +38,9 @@ def _customers(request: Request) -> Customers:
 ReadsDep = Annotated[Reads, Depends(_reads)]
 BusDep = Annotated[CommandBus, Depends(_bus)]
 CustomersDep = Annotated[Customers, Depends(_customers)]
+IncidentReadsDep = Annotated[IncidentReads, Depends(_incident_reads)]
 TicketIdPath = Annotated[TicketId, Path()]
+IncidentIdPath = Annotated[IncidentId, Path()]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -41,6 +50,20 @@ IdempotencyKey = Annotated[
         description=(
             "Retrying with the same key is always safe: it names the same command (and ticket)"
             " and creates nothing new."
+        ),
+    ),
+]
+
+
+RequiredIdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description=(
+            "Required: it names what is created, so a retry with the same key creates nothing"
+            " new and a declaration can never go out twice."
         ),
     ),
 ]
@@ -64,5 +87,16 @@ def _issuer(
     return Issuer(caller, bus, command_id, idempotency_key)
 
 
+async def _known_incident(
+    incident_id: IncidentIdPath, incidents: IncidentReadsDep
+) -> IncidentRecord:
+    """The incident, without its timeline; only agents reach the routes that name one."""
+    incident = await incidents.incident(incident_id)
+    if incident is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"incident {incident_id} not found")
+    return incident
+
+
 VisibleTicket = Annotated[TicketRecord, Depends(_visible_ticket)]
+KnownIncident = Annotated[IncidentRecord, Depends(_known_incident)]
 IssuerDep = Annotated[Issuer, Depends(_issuer)]

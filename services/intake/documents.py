@@ -19,7 +19,13 @@ from services.intake.schemas import (
     TicketView,
 )
 from shared.deliveries import DeliveryEntry
-from shared.events import CustomerCommented, TicketDetails, TicketEvent, ticket_event_adapter
+from shared.events import (
+    AffectedService,
+    CustomerCommented,
+    TicketDetails,
+    TicketEvent,
+    ticket_event_adapter,
+)
 from shared.mongo import Document
 from shared.vocabulary import Category, DevelopmentStatus, Priority, Role, Team, TicketStatus
 
@@ -72,6 +78,8 @@ class TicketRecord(Record):
     development: DevelopmentRecord | None = None
     follow_up_of: str | None = None
     alternative_proposed: bool = False
+    affected: AffectedService | None = None
+    incident_id: str | None = None
     first_responded_at: datetime | None = None
     clocks: ClocksRecord = ClocksRecord()
     created_at: datetime

@@ -13,7 +13,11 @@ from pymongo.errors import ConnectionFailure
 from services.intake.commands import KafkaOutcomeUnknown, KafkaUnavailable
 from services.intake.customers import DirectoryChanged
 from services.intake.issuing import IdempotencyKeyReused
-from services.intake.preconditions import NoSuchDevelopmentTicket, statuses_an_agent_may_set
+from services.intake.preconditions import (
+    IncidentAlreadyResolved,
+    NoSuchDevelopmentTicket,
+    statuses_an_agent_may_set,
+)
 from services.intake.schemas import Problem, TransitionRefused
 from shared.lifecycle import IllegalTransition
 
@@ -50,6 +54,7 @@ CONFLICTS: tuple[type[Exception], ...] = (
     NoSuchDevelopmentTicket,
     IdempotencyKeyReused,
     DirectoryChanged,
+    IncidentAlreadyResolved,
 )
 
 

@@ -56,11 +56,15 @@ class Issuer:
     command_id: str
     idempotency_key: str | None = None
 
+    @property
+    def actor(self) -> Actor:
+        return Actor(role=self.caller.role, name=self.caller.name)
+
     def command(self, command_type: type[C], ticket_id: str, **fields: Any) -> C:
         return command_type(
             command_id=self.command_id,
             issued_at=datetime.now(UTC),
-            issued_by=Actor(role=self.caller.role, name=self.caller.name),
+            issued_by=self.actor,
             ticket_id=ticket_id,
             **fields,
         )

@@ -1,11 +1,13 @@
-"""What a ticket's current state allows, checked up front so a refusal is a 409 at once.
+"""What a ticket's or an incident's state allows, checked up front so a refusal is a 409 at once.
 
 The workflow decides again when it applies the command (the status may have moved meanwhile);
 checking here spares the caller a 202 for a command that can only be dead-lettered.
 """
 
 from services.intake.documents import TicketRecord
+from services.intake.incident_documents import IncidentRecord
 from shared.errors import DomainError
+from shared.incidents import IncidentStatus
 from shared.lifecycle import (
     DEVELOPMENT_STEPS,
     STEP_TO_REACH,
@@ -54,3 +56,14 @@ def require_development_progress(
         )
     if development.status is not status:  # the workflow ignores a repeat; so do we
         require_step(ticket, DEVELOPMENT_STEPS[status])
+
+
+class IncidentAlreadyResolved(DomainError):
+    """A resolved incident takes no more updates; an outage that is back is a new incident."""
+
+
+def require_incident_open(incident: IncidentRecord, action: str) -> None:
+    if incident.status is IncidentStatus.RESOLVED:
+        raise IncidentAlreadyResolved(
+            f"cannot {action}: incident {incident.incident_id} is already resolved"
+        )

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events import TicketDetails
+from shared.events import AffectedService, TicketDetails
 from shared.lifecycle import Step
 from shared.vocabulary import (
     CallId,
@@ -33,6 +33,7 @@ class TicketRequest(TicketDetails):
                     "call_ids": ["c-20261125-0001", "c-20261125-0002"],
                     "affected_users": 3,
                     "reporting_system": "crm",
+                    "affected": {"region": "eu-south", "carrier_route": "carrier-b"},
                 }
             ]
         }
@@ -91,6 +92,10 @@ class TicketView(BaseModel):
     development: DevelopmentView | None
     follow_up_of: str | None
     alternative_proposed: bool
+    affected: AffectedService | None
+    incident_id: Annotated[
+        str | None, Field(description="The outage this ticket is part of, once linked")
+    ]
     first_responded_at: datetime | None
     first_response_due: datetime | None
     next_update_due: datetime | None
@@ -123,6 +128,10 @@ class CustomerTicketView(BaseModel):
     development: CustomerDevelopmentView | None
     follow_up_of: str | None
     alternative_proposed: bool
+    affected: AffectedService | None
+    incident_id: Annotated[
+        str | None, Field(description="The outage this ticket is part of, once linked")
+    ]
     next_update_due: datetime | None
     resolution_due: datetime | None
     created_at: datetime
@@ -163,8 +172,11 @@ class TransitionRefused(BaseModel):
 
 
 class NotificationView(BaseModel):
+    """One notification: about a ticket, or (`incident_id`) an outage broadcast."""
+
     notification_id: str
-    ticket_id: str
+    ticket_id: str | None = None
+    incident_id: str | None = None
     event_type: str
     channel: str
     subject: str

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 import httpx
 from faststream.asgi import AsgiFastStream
 
+from services.notifier.broadcast_deliveries import BroadcastContacts, BroadcastDeliveries
+from services.notifier.broadcast_plans import BroadcastPlanner, KafkaChunkQueue
+from services.notifier.broadcast_store import BroadcastStore
 from services.notifier.channels.base import ChannelAdapter
 from services.notifier.channels.email import EmailChannel
 from services.notifier.channels.sms import SmsChannel
@@ -17,12 +20,13 @@ from services.notifier.domain.policy import shipped_templates
 from services.notifier.notifications import TicketNotifications
 from services.notifier.settings import NotifierSettings
 from services.notifier.store import CustomerDirectory, NotificationStore
-from services.notifier.subscribers import build_router
+from services.notifier.subscribers import build_broadcast_router, build_router
 from shared.deliveries import NotificationEvent
+from shared.incidents import BroadcastChunk
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
-from shared.topics import ALL_TOPICS, NOTIFICATION_EVENTS
+from shared.topics import ALL_TOPICS, INCIDENT_BROADCASTS, NOTIFICATION_EVENTS
 from shared.vocabulary import Channel
 
 
@@ -55,7 +59,9 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
     directory = CustomerDirectory(database[Collections.CUSTOMERS])
     http = httpx.AsyncClient(
         timeout=settings.webhook_timeout_s,
-        limits=httpx.Limits(max_connections=settings.delivery_concurrency),
+        limits=httpx.Limits(
+            max_connections=settings.delivery_concurrency + settings.broadcast_concurrency
+        ),
         headers={"User-Agent": "Switchboard-Notifier/1"},
     )
     delivery_events = broker.publisher(
@@ -64,19 +70,36 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         title="notification-events",
         description=NOTIFICATION_EVENTS.description,
     )
+    worker_events = KafkaDeliveryEvents(delivery_events)
     worker = DeliveryWorker(
-        store,
-        directory,
-        build_channels(settings, http),
-        utc_now,
-        settings,
-        KafkaDeliveryEvents(delivery_events),
+        store, directory, build_channels(settings, http), utc_now, settings, worker_events
     )
     notifications = TicketNotifications(
         store, directory, worker, utc_now, email_hold_s=settings.email_hold_s
     )
     broker.include_router(
         build_router(notifications, settings.notifier_group, settings.partition_workers)
+    )
+    broadcasts = BroadcastStore(
+        database[Collections.BROADCASTS], database[Collections.BROADCAST_CHUNKS]
+    )
+    chunks = broker.publisher(
+        INCIDENT_BROADCASTS.name,
+        schema=BroadcastChunk,
+        title="incident-broadcasts:plan",
+        description=INCIDENT_BROADCASTS.description,
+    )
+    planner = BroadcastPlanner(
+        directory, broadcasts, KafkaChunkQueue(chunks), utc_now, settings.broadcast_chunk_size
+    )
+    contacts = BroadcastContacts(directory, utc_now, settings.broadcast_directory_ttl_s)
+    chunk_deliveries = BroadcastDeliveries(
+        store, broadcasts, contacts, worker, worker_events, utc_now, settings
+    )
+    broker.include_router(
+        build_broadcast_router(
+            planner, chunk_deliveries, settings.notifier_group, settings.partition_workers
+        )
     )
     tasks: set[asyncio.Task[None]] = set()
 

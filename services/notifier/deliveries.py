@@ -6,6 +6,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from services.notifier.delivery_events import (
 from services.notifier.domain.retry import retry_at
 from services.notifier.settings import NotifierSettings
 from services.notifier.store import CustomerDirectory, NotificationStore
+from shared.customers import Contact
 from shared.deliveries import NotificationEvent
 from shared.mongo import Document
 from shared.vocabulary import DeliveryStatus
@@ -27,6 +29,25 @@ from shared.vocabulary import DeliveryStatus
 log = logging.getLogger("switchboard.notifier.deliveries")
 
 RELAY_BATCH = 100
+_NO_CONTACT = DeliveryResult(
+    delivered=False, error="no such contact or channel any more", retryable=False
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt's outcome, as recorded on the notification, and what comes next."""
+
+    outcome: Document
+    retry_at: datetime | None  # when to try again, if it failed and a retry may help
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.outcome["delivered"])
+
+    @property
+    def gave_up(self) -> bool:
+        return not self.delivered and self.retry_at is None
 
 
 class DeliveryWorker:
@@ -102,19 +123,38 @@ class DeliveryWorker:
             self._slots.release()
 
     async def deliver(self, notification: Document) -> None:
-        attempt = notification.get("attempts", 0) + 1
-        result, sent_at = await self._attempt(notification)
+        contact = await self._directory.contact(
+            notification["customer_id"], notification.get("contact_id", "")
+        )
+        attempt = await self.attempt(notification, contact)
+        await self._record(notification["_id"], attempt)
+        events = attempt_events(notification, attempt.outcome, gave_up=attempt.gave_up)
+        await self._publish(notification["_id"], attempt.outcome["attempt"], events)
+
+    async def attempt(self, notification: Document, contact: Contact | None) -> Attempt:
+        """Hand the notification to its channel once; nothing is recorded or published."""
+        number = notification.get("attempts", 0) + 1
+        result, sent_at = await self._hand_over(notification, contact)
         outcome: Document = {
-            "attempt": attempt,
+            "attempt": number,
             "sent_at": sent_at,
             "at": self._clock(),
             "delivered": result.delivered,
             "status_code": result.status_code,
             "error": result.error,
         }
-        gave_up = await self._record(notification["_id"], result, outcome)
-        events = attempt_events(notification, outcome, gave_up=gave_up)
-        await self._publish(notification["_id"], attempt, events)
+        if result.delivered:
+            return Attempt(outcome, retry_at=None)
+        retry_at = self._next_try(outcome["at"], number) if result.retryable else None
+        log.warning(
+            "delivery attempt failed",
+            extra={
+                "notification": notification["_id"],
+                "error": result.error,
+                "retry_at": retry_at,
+            },
+        )
+        return Attempt(outcome, retry_at)
 
     async def publish_owed_events(self) -> int:
         """Publish the events of outcomes recorded before a crash kept them off Kafka."""
@@ -135,20 +175,12 @@ class DeliveryWorker:
             published += len(events)
         return published
 
-    async def _record(
-        self, notification_id: str, result: DeliveryResult, outcome: Document
-    ) -> bool:
-        """Store the attempt's outcome; True when the notification is given up."""
-        if result.delivered:
+    async def _record(self, notification_id: str, attempt: Attempt) -> None:
+        outcome = attempt.outcome
+        if attempt.delivered:
             await self._store.record_delivered(notification_id, outcome["at"], outcome)
-            return False
-        next_try = self._next_try(outcome["at"], outcome["attempt"]) if result.retryable else None
-        await self._store.record_failed_attempt(notification_id, outcome, next_try)
-        log.warning(
-            "delivery attempt failed",
-            extra={"notification": notification_id, "error": result.error, "retry_at": next_try},
-        )
-        return next_try is None
+        else:
+            await self._store.record_failed_attempt(notification_id, outcome, attempt.retry_at)
 
     def _next_try(self, now: datetime, attempts: int) -> datetime | None:
         settings = self._settings
@@ -167,14 +199,12 @@ class DeliveryWorker:
         await self._events.publish(events)
         await self._store.mark_events_published(notification_id, attempts)
 
-    async def _attempt(self, notification: Document) -> tuple[DeliveryResult, datetime | None]:
+    async def _hand_over(
+        self, notification: Document, contact: Contact | None
+    ) -> tuple[DeliveryResult, datetime | None]:
         """The channel's answer, and when the channel was handed the notification (if it was)."""
         channel = self._channels.get(notification["channel"])
-        contact = await self._directory.contact(
-            notification["customer_id"], notification.get("contact_id", "")
-        )
         if channel is None or contact is None:
-            missing = "no such contact or channel any more"
-            return DeliveryResult(delivered=False, error=missing, retryable=False), None
+            return _NO_CONTACT, None
         sent_at = self._clock()
         return await channel.deliver(notification, contact), sent_at

@@ -21,6 +21,17 @@ class NotifierSettings(ServiceSettings):
     delivery_lease_s: Seconds = 30.0
     # Emails wait this long before going out, so a burst about one ticket becomes one email.
     email_hold_s: Annotated[float, Field(ge=0)] = 30.0
+    # Outage broadcasts: the audience is cut into chunks of this many customers, shared out
+    # over the broadcast topic's partitions; each chunk is delivered by one instance.
+    broadcast_chunk_size: Annotated[int, Field(ge=1, le=1000)] = 250
+    # Deliveries of broadcast chunks in flight at once in one instance, beside the worker's.
+    broadcast_concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
+    # A chunk's owner renews its claim well within this; another instance takes over a
+    # chunk whose claim ran out (its owner died) when Kafka hands the chunk to it again.
+    broadcast_lease_s: Seconds = 30.0
+    # Webhook addresses (with their signing secrets) are read for a broadcast in one pass
+    # over the directory and kept this long, rather than looked up customer by customer.
+    broadcast_directory_ttl_s: Seconds = 300.0
     webhook_timeout_s: Seconds = 10.0
     webhook_max_concurrent_per_endpoint: Annotated[int, Field(ge=1, le=1000)] = 4
     smtp_host: str = "127.0.0.1"

@@ -2,9 +2,16 @@
 
 from faststream.kafka import KafkaRouter
 
+from services.notifier.broadcast_deliveries import BroadcastDeliveries
+from services.notifier.broadcast_plans import BroadcastPlanner
 from services.notifier.notifications import TicketNotifications
 from shared.events import TicketEvent
-from shared.topics import TICKET_EVENTS
+from shared.incidents import AnyIncidentEvent, BroadcastChunk
+from shared.topics import INCIDENT_BROADCASTS, INCIDENT_EVENTS, TICKET_EVENTS
+
+# A chunk may wait out a dead instance's claim and then take minutes to deliver; Kafka must
+# not take it for a stuck consumer meanwhile.
+CHUNK_POLL_INTERVAL_MS = 15 * 60 * 1000
 
 
 def build_router(
@@ -22,5 +29,39 @@ def build_router(
     )
     async def on_ticket_event(event: TicketEvent) -> None:
         await notifications.on_event(event)
+
+    return router
+
+
+def build_broadcast_router(
+    planner: BroadcastPlanner, deliveries: BroadcastDeliveries, group_id: str, workers: int = 1
+) -> KafkaRouter:
+    """Outage broadcasts: plan each incident event's audience, then deliver it chunk by chunk.
+
+    Planning has a consumer group of its own, so a long plan never holds up the chunks.
+    """
+    router = KafkaRouter()
+
+    @router.subscriber(
+        INCIDENT_EVENTS.name,
+        group_id=f"{group_id}-broadcast-plans",
+        auto_offset_reset="earliest",
+        title="incident-events",
+        description=INCIDENT_EVENTS.description,
+    )
+    async def on_incident_event(event: AnyIncidentEvent) -> None:
+        await planner.on_incident_event(event)
+
+    @router.subscriber(
+        INCIDENT_BROADCASTS.name,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        max_workers=workers,
+        max_poll_interval_ms=CHUNK_POLL_INTERVAL_MS,
+        title="incident-broadcasts",
+        description=INCIDENT_BROADCASTS.description,
+    )
+    async def on_broadcast_chunk(chunk: BroadcastChunk) -> None:
+        await deliveries.on_chunk(chunk)
 
     return router

@@ -2,23 +2,52 @@
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
 from faststream.asgi import AsgiFastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.publisher import DefaultPublisher
+from pydantic import Field
 
 from services.workflow.deliveries import TicketDeliveries
+from services.workflow.directory import ServiceDirectory
 from services.workflow.domain.rules import Rules, parse_rules
+from services.workflow.incident_store import IncidentStore
+from services.workflow.incidents import IncidentCommands
+from services.workflow.outages import Outages
 from services.workflow.outbox import Outbox, OutboxRelay
 from services.workflow.scheduler import TimerScheduler
 from services.workflow.settings import WorkflowSettings
 from services.workflow.store import TicketStore
-from services.workflow.subscribers import build_delivery_router, build_router
+from services.workflow.subscribers import (
+    build_delivery_router,
+    build_incident_router,
+    build_router,
+)
 from services.workflow.tickets import TicketCommands
-from shared.events import DevelopmentEvent, FireDueTimers, TicketEvent
+from shared.events import (
+    DevelopmentEvent,
+    FireDueTimers,
+    LinkToIncident,
+    ResolveWithIncident,
+    TicketEvent,
+)
+from shared.incidents import AnyIncidentEvent, DeclareIncident
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
-from shared.topics import ALL_TOPICS, DEVELOPMENT_EVENTS, TICKET_COMMANDS, TICKET_EVENTS
+from shared.topics import (
+    ALL_TOPICS,
+    DEVELOPMENT_EVENTS,
+    INCIDENT_COMMANDS,
+    INCIDENT_EVENTS,
+    TICKET_COMMANDS,
+    TICKET_EVENTS,
+)
+
+OutageCommand = Annotated[LinkToIncident | ResolveWithIncident, Field(discriminator="type")]
 
 
 def utc_now() -> datetime:
@@ -29,46 +58,100 @@ def load_rules(settings: WorkflowSettings) -> Rules:
     return parse_rules(settings.rules_path.read_text(), source=str(settings.rules_path))
 
 
+@dataclass(frozen=True)
+class Publishers:
+    ticket_events: DefaultPublisher
+    development_events: DefaultPublisher
+    incident_events: DefaultPublisher
+    timer_commands: DefaultPublisher
+    outage_commands: DefaultPublisher  # links to and resolutions with an outage, per ticket
+    detections: DefaultPublisher  # outages declared on a burst of similar tickets
+
+
+def publishers(broker: KafkaBroker) -> Publishers:
+    return Publishers(
+        ticket_events=broker.publisher(
+            TICKET_EVENTS.name,
+            schema=TicketEvent,
+            title="ticket-events",
+            description=TICKET_EVENTS.description,
+        ),
+        development_events=broker.publisher(
+            DEVELOPMENT_EVENTS.name,
+            schema=DevelopmentEvent,
+            title="development-events",
+            description=DEVELOPMENT_EVENTS.description,
+        ),
+        incident_events=broker.publisher(
+            INCIDENT_EVENTS.name,
+            schema=AnyIncidentEvent,
+            title="incident-events",
+            description=INCIDENT_EVENTS.description,
+        ),
+        timer_commands=broker.publisher(
+            TICKET_COMMANDS.name,
+            schema=FireDueTimers,
+            title="ticket-commands:timers",
+            description="FireDueTimers commands issued by the SLA scheduler.",
+        ),
+        outage_commands=broker.publisher(
+            TICKET_COMMANDS.name,
+            schema=OutageCommand,
+            title="ticket-commands:outages",
+            description="Tickets linked to an outage in their scope, and resolved with it.",
+        ),
+        detections=broker.publisher(
+            INCIDENT_COMMANDS.name,
+            schema=DeclareIncident,
+            title="incident-commands:detection",
+            description="Outages declared on a burst of similar tickets.",
+        ),
+    )
+
+
 def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     rules = load_rules(settings)  # a bad rules file stops the service here, at boot
     broker = create_broker(
         settings,
         client_id="switchboard-workflow",
         dead_letter=DeadLetterPolicy(settings.workflow_group),
-        description="Workflow: the single writer of tickets.",
+        description="Workflow: the single writer of tickets and incidents.",
     )
     client = create_client(settings)
     database = client[settings.mongo_database]
     store = TicketStore(database[Collections.TICKETS], database[Collections.TIMER_CLAIMS])
-    publisher = broker.publisher(
-        TICKET_EVENTS.name,
-        schema=TicketEvent,
-        title="ticket-events",
-        description=TICKET_EVENTS.description,
+    incident_store = IncidentStore(database[Collections.INCIDENTS])
+    publish = publishers(broker)
+    outbox = Outbox(store, publish.ticket_events, publish.development_events)
+    incident_outbox = Outbox(incident_store, publish.incident_events)
+    outages = Outages(
+        store,
+        incident_store,
+        ServiceDirectory(database[Collections.CUSTOMERS]),
+        publish.outage_commands,
+        publish.detections,
+        rules.incidents,
+        utc_now,
     )
-    development_publisher = broker.publisher(
-        DEVELOPMENT_EVENTS.name,
-        schema=DevelopmentEvent,
-        title="development-events",
-        description=DEVELOPMENT_EVENTS.description,
-    )
-    timer_commands = broker.publisher(
-        TICKET_COMMANDS.name,
-        schema=FireDueTimers,
-        title="ticket-commands:timers",
-        description="FireDueTimers commands issued by the SLA scheduler.",
-    )
-    outbox = Outbox(store, publisher, development_publisher)
-    commands = TicketCommands(store, outbox, rules, utc_now)
-    workers = settings.partition_workers
-    broker.include_router(build_router(commands, settings.workflow_group, workers))
+    commands = TicketCommands(store, outbox, rules, utc_now, outages)
+    incident_commands = IncidentCommands(incident_store, incident_outbox, utc_now, outages)
+    group, workers = settings.workflow_group, settings.partition_workers
+    broker.include_router(build_router(commands, group, workers))
+    # Groups of their own: a rebalance of one never pauses the ticket commands.
+    broker.include_router(build_incident_router(incident_commands, f"{group}-incidents", workers))
     deliveries = TicketDeliveries(database[Collections.TICKET_DELIVERIES])
-    # A group of its own: a rebalance of the delivery record never pauses the ticket commands.
-    delivery_group = f"{settings.workflow_group}-deliveries"
-    broker.include_router(build_delivery_router(deliveries, delivery_group, workers))
-    relay = OutboxRelay(outbox, store, utc_now, settings.relay_interval_s, settings.relay_grace_s)
+    broker.include_router(build_delivery_router(deliveries, f"{group}-deliveries", workers))
+    interval, grace = settings.relay_interval_s, settings.relay_grace_s
+    relays = [
+        OutboxRelay(outbox, store, utc_now, interval, grace),
+        OutboxRelay(incident_outbox, incident_store, utc_now, interval, grace),
+    ]
     scheduler = TimerScheduler(
-        store, timer_commands, utc_now, settings.scheduler_interval_s, settings.timer_lease_s
+        store,
+        publish.timer_commands,
+        utc_now,
+        settings.scheduler_interval_s,
+        settings.timer_lease_s,
     )
     tasks: set[asyncio.Task[None]] = set()
 
@@ -77,7 +160,8 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
         await ensure_indexes(database)
 
     async def start_background_work() -> None:
-        tasks.add(asyncio.create_task(relay.run(), name="outbox-relay"))
+        for number, relay in enumerate(relays):
+            tasks.add(asyncio.create_task(relay.run(), name=f"outbox-relay-{number}"))
         tasks.add(asyncio.create_task(scheduler.run(), name="sla-scheduler"))
 
     async def stop() -> None:

@@ -20,7 +20,13 @@ class TicketDeliveries:
         self._records = records
 
     async def record(self, event: NotificationEvent) -> bool:
-        """Idempotent: a redelivered event is recognised by its id and changes nothing."""
+        """Idempotent: a redelivered event is recognised by its id and changes nothing.
+
+        An outage broadcast names no ticket: the notifier's own notification documents are
+        its record, so it is not kept here.
+        """
+        if event.ticket_id is None:
+            return False
         entry = delivery_entry(event).model_dump(mode="python", exclude={"kind"})
         try:
             await self._records.insert_one(

@@ -1,15 +1,18 @@
-"""Publishing a ticket's pending events, on the normal path and by the relay after a crash."""
+"""Publishing an aggregate's pending events, on the normal path and by the relay after a crash.
+
+Tickets and incidents alike keep their outbox inside their document; an `Outbox` publishes
+one kind of document's events to its topic, keyed by the document's id.
+"""
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import get_args
+from typing import Protocol, get_args
 
 from faststream.kafka.publisher import DefaultPublisher
 
-from services.workflow.store import TicketStore, pending_events
+from services.workflow.documents import DocumentLocks, pending_events
 from shared.events import DevelopmentEvent
 from shared.mongo import Document
 
@@ -21,51 +24,42 @@ DEVELOPMENT_EVENT_TYPES = frozenset(
 )
 
 
-class TicketLocks:
-    """One writer per ticket document inside this process.
+class PendingEvents(Protocol):
+    """Where an outbox's documents live: it marks events sent and finds those left pending."""
 
-    FerretDB's SQLite backend does not isolate concurrent updates of one document, so a
-    command's save and the relay's bookkeeping on the same ticket must never overlap.
-    """
+    async def mark_published(self, aggregate_id: str, event_ids: list[str], /) -> None: ...
 
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    @asynccontextmanager
-    async def hold(self, ticket_id: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(ticket_id, asyncio.Lock())
-        try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and not lock._waiters:
-                self._locks.pop(ticket_id, None)
+    async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]: ...
 
 
 class Outbox:
     def __init__(
         self,
-        store: TicketStore,
+        store: PendingEvents,
         publisher: DefaultPublisher,
-        development_publisher: DefaultPublisher,
+        development_publisher: DefaultPublisher | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
         self._development_publisher = development_publisher
-        self.locks = TicketLocks()
+        self.locks = DocumentLocks()
 
     async def flush(self, document: Document) -> int:
         """Publish the document's pending events in order, then mark them sent."""
         events = pending_events(document)
-        ticket_id = document["_id"]
+        aggregate_id = document["_id"]
         for event in events:
-            key, headers = ticket_id.encode(), {"event-type": event["type"]}
+            key, headers = aggregate_id.encode(), {"event-type": event["type"]}
             await self._publisher.publish(event, key=key, headers=headers)
-            if event.get("development_ticket_id") and event["type"] in DEVELOPMENT_EVENT_TYPES:
+            if self._development_publisher is not None and _is_development(event):
                 await self._development_publisher.publish(event, key=key, headers=headers)
         if events:
-            await self._store.mark_published(ticket_id, [e["event_id"] for e in events])
+            await self._store.mark_published(aggregate_id, [e["event_id"] for e in events])
         return len(events)
+
+
+def _is_development(event: Document) -> bool:
+    return bool(event.get("development_ticket_id")) and event["type"] in DEVELOPMENT_EVENT_TYPES
 
 
 class OutboxRelay:
@@ -74,7 +68,7 @@ class OutboxRelay:
     def __init__(
         self,
         outbox: Outbox,
-        store: TicketStore,
+        store: PendingEvents,
         clock: Callable[[], datetime],
         interval_s: float,
         grace_s: float,

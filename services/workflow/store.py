@@ -2,24 +2,30 @@
 
 A ticket's document is its state (the report's fields at the top level, so reads and the
 call-ID index see them), every event it produced (its timeline), `outbox_pending` (ids of
-events saved but not yet acknowledged by Kafka) and `next_timer_at` (when its clocks next
-fire). State, events and outbox change in one single-document write, guarded by `version`:
-atomic on MongoDB and FerretDB alike.
+events saved but not yet acknowledged by Kafka), `next_timer_at` (when its clocks next fire)
+and `incident_id` (the outage it is part of). See `documents` for how it is written.
 """
 
 from datetime import datetime, timedelta
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.workflow.documents import AggregateDocuments, ConcurrentUpdate, pending_events
 from services.workflow.domain.lifecycle import next_timer
+from services.workflow.domain.rules import ServiceAttribute
 from services.workflow.domain.tickets import Decision, Ticket
 from shared.events import TicketDetails
+from shared.lifecycle import CLOCKS_STOPPED
 from shared.mongo import Collection, Document
+from shared.vocabulary import Category, TicketStatus
 
-
-class ConcurrentUpdate(Exception):
-    """Another writer saved this ticket since it was loaded; load it again and re-decide."""
+__all__ = [
+    "ConcurrentUpdate",
+    "TicketStore",
+    "details_from_document",
+    "pending_events",
+    "ticket_from_document",
+]
 
 
 def _state(ticket: Ticket) -> Document:
@@ -31,61 +37,69 @@ def _state(ticket: Ticket) -> Document:
     }
 
 
+def details_from_document(document: Document) -> TicketDetails:
+    return TicketDetails.model_validate(
+        {name: document[name] for name in TicketDetails.model_fields if name in document}
+    )
+
+
 def ticket_from_document(document: Document) -> Ticket:
-    details = {name: document[name] for name in TicketDetails.model_fields if name in document}
-    return Ticket.model_validate({**document, "details": details})
+    return Ticket.model_validate({**document, "details": details_from_document(document)})
 
 
 CLAIM_CANDIDATES = 50
+# Statuses whose work goes on: an outage can still take these tickets in, and resolve them.
+OPEN_STATUSES = [status.value for status in TicketStatus if status not in CLOCKS_STOPPED]
+# What deciding whether an outage hits a ticket reads of it: its report, less the long parts.
+SCOPE_FIELDS = [
+    "status",
+    "incident_id",
+    *(name for name in TicketDetails.model_fields if name not in {"description", "call_ids"}),
+]
 
 
-class TicketStore:
+class TicketStore(AggregateDocuments):
     def __init__(self, tickets: Collection, timer_claims: Collection | None = None) -> None:
+        super().__init__(tickets)
         self._tickets = tickets
         self._claims = timer_claims
 
-    async def get(self, ticket_id: str) -> Document | None:
-        return await self._tickets.find_one({"_id": ticket_id})
-
     async def save(self, decision: Decision, loaded_version: int | None) -> Document:
         """Insert a new ticket or update a loaded one; raises ConcurrentUpdate on a lost race."""
-        events = [event.model_dump(mode="json") for event in decision.events]
-        event_ids = [event["event_id"] for event in events]
-        if loaded_version is None:
-            document = {
-                "_id": decision.ticket.ticket_id,
-                **_state(decision.ticket),
-                "events": events,
-                "outbox_pending": event_ids,
-            }
-            try:
-                await self._tickets.insert_one(document)
-            except DuplicateKeyError as error:
-                raise ConcurrentUpdate(decision.ticket.ticket_id) from error
-            return document
-        saved: Document | None = await self._tickets.find_one_and_update(
-            {"_id": decision.ticket.ticket_id, "version": loaded_version},
-            {
-                "$set": _state(decision.ticket),
-                "$push": {"events": {"$each": events}, "outbox_pending": {"$each": event_ids}},
-            },
-            return_document=ReturnDocument.AFTER,
-        )
-        if saved is None:
-            raise ConcurrentUpdate(decision.ticket.ticket_id)
-        return saved
+        ticket = decision.ticket
+        return await self._save(ticket.ticket_id, _state(ticket), decision.events, loaded_version)
 
-    async def mark_published(self, ticket_id: str, event_ids: list[str]) -> None:
-        await self._tickets.update_one(
-            {"_id": ticket_id}, {"$pullAll": {"outbox_pending": event_ids}}
-        )
-
-    async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]:
+    async def open_in_categories(self, categories: list[Category]) -> list[Document]:
+        """Tickets still being worked on in these categories, with what scope matching reads."""
         cursor = self._tickets.find(
-            {"outbox_pending.0": {"$exists": True}, "updated_at": {"$lt": updated_before}},
-            limit=limit,
+            {"status": {"$in": OPEN_STATUSES}, "category": {"$in": [c.value for c in categories]}},
+            dict.fromkeys(SCOPE_FIELDS, 1),
         )
         return [document async for document in cursor]
+
+    async def open_linked_to(self, incident_id: str) -> list[str]:
+        """The ids of the tickets still being worked on that are part of the incident."""
+        cursor = self._tickets.find(
+            {"incident_id": incident_id, "status": {"$in": OPEN_STATUSES}}, {"_id": 1}
+        )
+        return [document["_id"] async for document in cursor]
+
+    async def count_similar(
+        self,
+        category: Category,
+        attribute: ServiceAttribute,
+        value: str,
+        after: datetime,
+        until: datetime,
+    ) -> int:
+        """Tickets of the category on the same service value, created in (after, until]."""
+        return await self._tickets.count_documents(
+            {
+                "category": category.value,
+                f"affected.{attribute}": value,
+                "created_at": {"$gt": after, "$lte": until},
+            }
+        )
 
     async def claim_due_timer(self, now: datetime, lease: timedelta) -> Document | None:
         """Claim one ticket whose clocks are due; the claim keeps other schedulers off it.
@@ -117,8 +131,3 @@ class TicketStore:
             )
             return expired is not None
         return True
-
-
-def pending_events(document: Document) -> list[Document]:
-    pending = set(document.get("outbox_pending", []))
-    return [event for event in document.get("events", []) if event["event_id"] in pending]

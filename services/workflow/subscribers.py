@@ -3,10 +3,12 @@
 from faststream.kafka import KafkaRouter
 
 from services.workflow.deliveries import TicketDeliveries
+from services.workflow.incidents import IncidentCommands
 from services.workflow.tickets import TicketCommands
 from shared.deliveries import NotificationEvent
 from shared.events import TicketCommand
-from shared.topics import NOTIFICATION_EVENTS, TICKET_COMMANDS
+from shared.incidents import AnyIncidentCommand
+from shared.topics import INCIDENT_COMMANDS, NOTIFICATION_EVENTS, TICKET_COMMANDS
 
 
 def build_router(commands: TicketCommands, group_id: str, workers: int = 1) -> KafkaRouter:
@@ -21,6 +23,25 @@ def build_router(commands: TicketCommands, group_id: str, workers: int = 1) -> K
         description=TICKET_COMMANDS.description,
     )
     async def on_ticket_command(command: TicketCommand) -> None:
+        await commands.handle(command)
+
+    return router
+
+
+def build_incident_router(
+    commands: IncidentCommands, group_id: str, workers: int = 1
+) -> KafkaRouter:
+    router = KafkaRouter()
+
+    @router.subscriber(
+        INCIDENT_COMMANDS.name,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        max_workers=workers,
+        title="incident-commands",
+        description=INCIDENT_COMMANDS.description,
+    )
+    async def on_incident_command(command: AnyIncidentCommand) -> None:
         await commands.handle(command)
 
     return router

@@ -1,20 +1,34 @@
 """Small fakes that hold state in memory, standing in for the MongoDB-backed stores."""
 
 import copy
-from collections.abc import Iterator, Sequence
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
+from services.notifier.broadcast_store import BroadcastStore, ChunkProgress
 from services.notifier.channels.base import DeliveryResult
 from services.notifier.store import CustomerDirectory, NotificationStore
+from services.workflow.directory import ServiceDirectory
+from services.workflow.domain.incidents import Incident, IncidentDecision
 from services.workflow.domain.lifecycle import decide
-from services.workflow.domain.rules import Rules
+from services.workflow.domain.rules import Rules, ServiceAttribute
 from services.workflow.domain.tickets import Decision
-from services.workflow.store import ConcurrentUpdate, TicketStore, _state, ticket_from_document
-from shared.customers import Contact
+from services.workflow.incident_store import IncidentStore, incident_from_document
+from services.workflow.incident_store import _state as incident_state
+from services.workflow.store import (
+    OPEN_STATUSES,
+    ConcurrentUpdate,
+    TicketStore,
+    _state,
+    ticket_from_document,
+)
+from shared.customers import Contact, Services
 from shared.deliveries import NotificationEvent
 from shared.events import Actor, AddInternalNote, OpenTicket, TicketDetails
+from shared.incidents import DeclareIncident, IncidentScope, Severity
 from shared.mongo import Collection, Document
 from shared.vocabulary import Category, DeliveryStatus, Role
 
@@ -130,6 +144,36 @@ class FakeTicketStore(TicketStore):
                 claims[claim] = now + lease
                 return copy.deepcopy(document)
         return None
+
+    async def open_in_categories(self, categories: list[Category]) -> list[Document]:
+        return [
+            copy.deepcopy(d)
+            for d in self.documents.values()
+            if d["status"] in OPEN_STATUSES and d["category"] in categories
+        ]
+
+    async def open_linked_to(self, incident_id: str) -> list[str]:
+        return [
+            d["_id"]
+            for d in self.documents.values()
+            if d.get("incident_id") == incident_id and d["status"] in OPEN_STATUSES
+        ]
+
+    async def count_similar(
+        self,
+        category: Category,
+        attribute: ServiceAttribute,
+        value: str,
+        after: datetime,
+        until: datetime,
+    ) -> int:
+        return sum(
+            1
+            for d in self.documents.values()
+            if d["category"] == category
+            and (d.get("affected") or {}).get(attribute) == value
+            and after < d["created_at"] <= until
+        )
 
 
 class FailingTicketStore(FakeTicketStore):
@@ -264,13 +308,59 @@ class FakeNotificationStore(NotificationStore):
 
 
 class FakeCustomers:
-    """The customers collection, answering the one lookup the directory makes: by _id."""
+    """The customers collection, answering the lookups the directory makes: by _id, and the
+    queries that narrow an outage's audience ($or of $in and $regex, on dotted paths)."""
 
     def __init__(self, *customers: Document) -> None:
         self.documents = {c["_id"]: c for c in customers}
+        self.finds = 0
+        self.lookups = 0
 
     async def find_one(self, query: Document) -> Document | None:
+        self.lookups += 1
         return copy.deepcopy(self.documents.get(query["_id"]))
+
+    def find(
+        self,
+        query: Document,
+        sort: list[tuple[str, int]] | None = None,
+        projection: Document | None = None,
+    ) -> "Cursor":
+        self.finds += 1
+        found = [copy.deepcopy(d) for d in self.documents.values() if _matches(d, query)]
+        if sort is not None:
+            found.sort(key=lambda d: d["_id"])
+        return Cursor(found)
+
+
+def _matches(document: Document, query: Document) -> bool:
+    for path, condition in query.items():
+        if path == "$or":
+            if not any(_matches(document, clause) for clause in condition):
+                return False
+            continue
+        values = _values_at(document, path.split("."))
+        if isinstance(condition, dict) and "$in" in condition:
+            found = any(value in condition["$in"] for value in values)
+        elif isinstance(condition, dict) and "$regex" in condition:
+            pattern = re.compile(condition["$regex"])
+            found = any(isinstance(value, str) and pattern.search(value) for value in values)
+        else:
+            found = condition in values
+        if not found:
+            return False
+    return True
+
+
+def _values_at(value: object, path: list[str]) -> list[object]:
+    """Every value at a dotted path, looking into arrays as MongoDB does."""
+    if isinstance(value, list):
+        return [found for item in value for found in _values_at(item, path)]
+    if not path:
+        return [value]
+    if not isinstance(value, dict) or path[0] not in value:
+        return []
+    return _values_at(value[path[0]], path[1:])
 
 
 class FakeCustomerDirectory(CustomerDirectory):
@@ -323,3 +413,250 @@ class Cursor:
             return next(self._documents)
         except StopIteration:
             raise StopAsyncIteration from None
+
+
+def declare_incident_command(incident_id: str = "INC-0123456789ABCDEF") -> DeclareIncident:
+    return DeclareIncident(
+        command_id=f"declare:{incident_id}",
+        issued_at=NOW,
+        issued_by=Actor(role=Role.AGENT, name="noc-desk"),
+        incident_id=incident_id,
+        title="Calls to Madrid fail on carrier B",
+        severity=Severity.CRITICAL,
+        scope=IncidentScope(regions=("eu-south",)),
+        message="Outbound calls to Madrid fail. Engineers are rerouting traffic.",
+        request_hash="b" * 64,
+    )
+
+
+# --- a MongoDB collection in memory, speaking only what FerretDB 1.24 also speaks -----------
+
+_ABSENT = object()
+
+
+def _field(document: Document, path: str) -> Any:
+    node: Any = document
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _ABSENT
+        node = node[part]
+    return node
+
+
+def _is(value: Any, wanted: Any) -> bool:
+    if wanted is None:
+        return value is _ABSENT or value is None
+    if isinstance(value, list):
+        return wanted in value or value == wanted
+    return bool(value == wanted)
+
+
+# Anything else fails the test loudly (KeyError), as it would fail on FerretDB.
+QUERY_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "$in": lambda value, operand: any(_is(value, w) for w in operand),
+    "$ne": lambda value, operand: not _is(value, operand),
+}
+
+
+def matches_query(document: Document, query: Document) -> bool:
+    for key, condition in query.items():
+        if key == "$or":
+            if not any(matches_query(document, alternative) for alternative in condition):
+                return False
+        elif isinstance(condition, dict) and any(k.startswith("$") for k in condition):
+            value = _field(document, key)
+            if not all(QUERY_OPERATORS[op](value, arg) for op, arg in condition.items()):
+                return False
+        elif not _is(_field(document, key), condition):
+            return False
+    return True
+
+
+def _projected(document: Document, projection: Document | None) -> Document:
+    if not projection:
+        return copy.deepcopy(document)
+    if all(not shown for shown in projection.values()):
+        return {k: copy.deepcopy(v) for k, v in document.items() if k not in projection}
+    return {k: copy.deepcopy(v) for k, v in document.items() if k in projection or k == "_id"}
+
+
+def _grouped(documents: list[Document], stage: Document) -> list[Document]:
+    """`$group` by field paths, counting with `$sum: 1`: what FerretDB 1.24 can group with."""
+    keys = stage["_id"]
+    if set(stage) - {"_id"} != {"count"} or stage["count"] != {"$sum": 1}:
+        raise KeyError(f"unsupported $group: {stage}")
+    counted = Counter(
+        tuple((name, _field(d, path.removeprefix("$"))) for name, path in keys.items())
+        for d in documents
+    )
+    return [
+        {"_id": {name: (None if v is _ABSENT else v) for name, v in key}, "count": n}
+        for key, n in counted.items()
+    ]
+
+
+@dataclass
+class FakeCollection:
+    """find, find_one, count_documents and a `$match` + `$group` aggregate; remembers queries."""
+
+    documents: list[Document] = field(default_factory=list)
+    queries: list[Document] = field(default_factory=list)
+    pipelines: list[list[Document]] = field(default_factory=list)
+
+    async def find_one(
+        self, query: Document, projection: Document | None = None
+    ) -> Document | None:
+        self.queries.append(query)
+        found = next((d for d in self.documents if matches_query(d, query)), None)
+        return _projected(found, projection) if found is not None else None
+
+    def find(
+        self,
+        query: Document,
+        projection: Document | None = None,
+        sort: list[tuple[str, int]] | None = None,
+        limit: int = 0,
+    ) -> Cursor:
+        self.queries.append(query)
+        found = [_projected(d, projection) for d in self.documents if matches_query(d, query)]
+        for key, direction in reversed(sort or []):
+            found.sort(key=lambda d: _field(d, key), reverse=direction < 0)
+        return Cursor(found[:limit] if limit else found)
+
+    async def count_documents(self, query: Document) -> int:
+        self.queries.append(query)
+        return sum(1 for d in self.documents if matches_query(d, query))
+
+    async def aggregate(self, pipeline: list[Document]) -> Cursor:
+        self.pipelines.append(pipeline)
+        documents = self.documents
+        for stage in pipeline:
+            ((name, spec),) = stage.items()
+            if name == "$match":
+                documents = [d for d in documents if matches_query(d, spec)]
+            elif name == "$group":
+                documents = _grouped(documents, spec)
+            else:
+                raise KeyError(f"unsupported stage {name}")
+        return Cursor(copy.deepcopy(documents))
+
+
+class FakeDatabase(dict[str, FakeCollection]):
+    """Collections by name, created empty on first use."""
+
+    def __missing__(self, name: str) -> FakeCollection:
+        return self.setdefault(name, FakeCollection())
+
+
+class FakeIncidentStore(IncidentStore):
+    """Incident documents in a dict, saved under the same version check as in MongoDB."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, Document] = {}
+        self.saves = 0
+
+    async def get(self, aggregate_id: str) -> Document | None:
+        document = self.documents.get(aggregate_id)
+        return copy.deepcopy(document) if document is not None else None
+
+    async def save(self, decision: IncidentDecision, loaded_version: int | None) -> Document:
+        incident_id = decision.incident.incident_id
+        current = self.documents.get(incident_id)
+        if (current is None) != (loaded_version is None) or (
+            current is not None and current["version"] != loaded_version
+        ):
+            raise ConcurrentUpdate(incident_id)
+        events = [event.model_dump(mode="json") for event in decision.events]
+        before: Document = current or {"_id": incident_id, "events": [], "outbox_pending": []}
+        self.documents[incident_id] = {
+            **before,
+            **incident_state(decision.incident),
+            "events": before["events"] + events,
+            "outbox_pending": before["outbox_pending"] + [e["event_id"] for e in events],
+        }
+        self.saves += 1
+        return copy.deepcopy(self.documents[incident_id])
+
+    async def mark_published(self, aggregate_id: str, event_ids: list[str]) -> None:
+        document = self.documents[aggregate_id]
+        document["outbox_pending"] = [
+            e for e in document["outbox_pending"] if e not in set(event_ids)
+        ]
+
+    async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]:
+        stale = [
+            copy.deepcopy(document)
+            for document in self.documents.values()
+            if document["outbox_pending"] and document["updated_at"] < updated_before
+        ]
+        return stale[:limit]
+
+    async def incident(self, incident_id: str) -> Incident | None:
+        document = self.documents.get(incident_id)
+        return incident_from_document(document) if document is not None else None
+
+    async def open_incidents(self) -> list[Incident]:
+        return [
+            incident_from_document(document)
+            for document in self.documents.values()
+            if document["status"] == "open"
+        ]
+
+
+class FakeServiceDirectory(ServiceDirectory):
+    """The services each customer uses, from memory."""
+
+    def __init__(self, services: dict[str, Services] | None = None) -> None:
+        self.services = services or {}
+
+    async def services_of(self, customer_ids: list[str]) -> dict[str, Services]:
+        return {c: self.services[c] for c in customer_ids if c in self.services}
+
+
+class FakeBroadcastStore(BroadcastStore):
+    """Broadcast plans and chunk progress in dicts, written as the MongoDB store writes them."""
+
+    def __init__(self) -> None:
+        self.plans: dict[str, Document] = {}
+        self.chunks: dict[str, Document] = {}
+
+    async def planned(self, event_id: str) -> bool:
+        return event_id in self.plans
+
+    async def record_plan(self, plan: Document) -> None:
+        self.plans.setdefault(plan["_id"], dict(plan))
+
+    async def progress(self, chunk_key: str) -> ChunkProgress | None:
+        document = self.chunks.get(chunk_key)
+        if document is None:
+            return None
+        return ChunkProgress(
+            owner=document["owner"],
+            lease_until=document["lease_until"],
+            completed=document["completed_at"] is not None,
+            stored=frozenset(document["stored"]),
+        )
+
+    async def start(
+        self, chunk_key: str, owner: str, lease_until: datetime, info: Document
+    ) -> bool:
+        if chunk_key in self.chunks:
+            return False
+        self.chunks[chunk_key] = {
+            **info,
+            "owner": owner,
+            "lease_until": lease_until,
+            "stored": [],
+            "completed_at": None,
+        }
+        return True
+
+    async def take_over(self, chunk_key: str, owner: str, lease_until: datetime) -> None:
+        self.chunks[chunk_key].update(owner=owner, lease_until=lease_until)
+
+    async def record_stored(self, chunk_key: str, ids: list[str], lease_until: datetime) -> None:
+        self.chunks[chunk_key]["stored"].extend(ids)
+        self.chunks[chunk_key]["lease_until"] = lease_until
+
+    async def complete(self, chunk_key: str, now: datetime, notifications: int) -> None:
+        self.chunks[chunk_key].update(completed_at=now, stored=[], notifications=notifications)

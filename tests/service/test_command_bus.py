@@ -10,11 +10,16 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from services.intake.commands import CommandBus, KafkaOutcomeUnknown, KafkaUnavailable
+from services.intake.commands import (
+    CommandBus,
+    KafkaOutcomeUnknown,
+    KafkaUnavailable,
+    Publishers,
+)
 from shared.kafka import create_broker
 from shared.settings import Environment, ServiceSettings
-from shared.topics import TICKET_COMMANDS
-from tests.service.fakes import open_ticket_command
+from shared.topics import INCIDENT_COMMANDS, TICKET_COMMANDS
+from tests.service.fakes import declare_incident_command, open_ticket_command
 
 HEALTH_INTERVAL_S = 0.01
 
@@ -24,6 +29,7 @@ class Intake:
     broker: KafkaBroker
     bus: CommandBus
     landed: list[tuple[bytes | None, bytes]] = field(default_factory=list)
+    incidents_landed: list[tuple[bytes | None, bytes]] = field(default_factory=list)
     slow_consumer_s: float = 0.0
 
 
@@ -43,9 +49,12 @@ async def eventually(condition: Callable[[], bool], polls: int = 200) -> None:
 def build_intake(timeout_s: float = 1.0) -> Intake:
     settings = ServiceSettings(environment=Environment.TEST, kafka_bootstrap="127.0.0.1:1")
     broker = create_broker(settings, client_id="switchboard-intake")
-    publisher = broker.publisher(TICKET_COMMANDS.name)
+    publishers = Publishers(
+        tickets=broker.publisher(TICKET_COMMANDS.name),
+        incidents=broker.publisher(INCIDENT_COMMANDS.name),
+    )
     bus = CommandBus(
-        broker, publisher, timeout_s, nothing_to_prepare, health_interval_s=HEALTH_INTERVAL_S
+        broker, publishers, timeout_s, nothing_to_prepare, health_interval_s=HEALTH_INTERVAL_S
     )
     intake = Intake(broker, bus)
 
@@ -56,6 +65,12 @@ def build_intake(timeout_s: float = 1.0) -> Intake:
         record = message.raw_message
         assert isinstance(record, ConsumerRecord)
         intake.landed.append((record.key, message.body))
+
+    @broker.subscriber(INCIDENT_COMMANDS.name, group_id="switchboard-workflow")
+    async def incident_workflow(message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert isinstance(record, ConsumerRecord)
+        intake.incidents_landed.append((record.key, message.body))
 
     return intake
 
@@ -90,6 +105,19 @@ async def test_once_kafka_answers_a_command_lands_keyed_by_its_ticket(connected:
     ((key, body),) = connected.landed
     assert key == command.ticket_id.encode()
     assert json.loads(body) == command.model_dump(mode="json")
+
+
+async def test_an_incident_command_lands_on_the_incident_topic_keyed_by_its_incident(
+    connected: Intake,
+) -> None:
+    command = declare_incident_command()
+
+    await connected.bus.send(command, key=command.incident_id)
+
+    ((key, body),) = connected.incidents_landed
+    assert key == command.incident_id.encode()
+    assert json.loads(body) == command.model_dump(mode="json")
+    assert connected.landed == []
 
 
 async def test_a_command_kafka_does_not_confirm_in_time_has_an_unknown_outcome(

@@ -136,6 +136,7 @@ async def test_a_delivered_notification_is_sent_then_delivered_with_deterministi
         "occurred_at": NOW,
         "notification_id": "NTF-1",
         "ticket_id": TICKET_ID,
+        "incident_id": None,
         "customer_id": "acme-telecom",
         "contact_id": "noc",
         "channel": "webhook",

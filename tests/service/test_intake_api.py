@@ -12,12 +12,12 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from services.intake.app import create_app
 from services.intake.auth import API_KEY_HEADER, ApiKeys, Caller
-from services.intake.commands import CommandBus, KafkaOutcomeUnknown, KafkaUnavailable
+from services.intake.commands import AnyCommand, CommandBus, KafkaOutcomeUnknown, KafkaUnavailable
 from services.intake.documents import TicketRecord
 from services.intake.queries import Reads
 from services.intake.schemas import NotificationView, TicketFilters
 from services.intake.settings import IntakeSettings
-from shared.events import Actor, Command, OpenTicket, TicketDetails
+from shared.events import Actor, OpenTicket, TicketDetails
 from shared.settings import Environment
 from shared.vocabulary import Role
 
@@ -56,10 +56,10 @@ class FakeBus(CommandBus):
     """Records what Kafka acknowledged; or fails the way Kafka does when told to."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[Command, str]] = []
+        self.sent: list[tuple[AnyCommand, str]] = []
         self.failure: Exception | None = None
 
-    async def send(self, command: Command, key: str) -> None:
+    async def send(self, command: AnyCommand, key: str) -> None:
         if self.failure is not None:
             raise self.failure
         self.sent.append((command, key))

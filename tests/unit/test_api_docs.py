@@ -8,10 +8,14 @@ import pytest
 from docs.generate import asyncapi, documents, openapi, render
 from shared.deliveries import NotificationEvent
 from shared.events import DevelopmentEvent, TicketCommand, TicketEvent
+from shared.incidents import AnyIncidentCommand, AnyIncidentEvent, BroadcastChunk
 from shared.topics import (
     ALL_TOPICS,
     DEAD_LETTER,
     DEVELOPMENT_EVENTS,
+    INCIDENT_BROADCASTS,
+    INCIDENT_COMMANDS,
+    INCIDENT_EVENTS,
     NOTIFICATION_EVENTS,
     TICKET_COMMANDS,
     TICKET_EVENTS,
@@ -91,6 +95,14 @@ def test_documents_do_not_depend_on_the_environment(
     assert documents() == generated
 
 
+def test_declaring_an_incident_documents_every_outcome(open_api: Document) -> None:
+    operation = open_api["paths"]["/v1/incidents"]["post"]
+
+    assert {"202", "401", "403", "409", "422", "503"} <= set(operation["responses"])
+    (key,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+    assert key["required"] is True
+
+
 def test_opening_a_ticket_documents_every_outcome(open_api: Document) -> None:
     operation = open_api["paths"]["/v1/tickets"]["post"]
 
@@ -122,6 +134,9 @@ def test_asyncapi_has_a_channel_per_topic_in_use(async_api: Document) -> None:
         (TICKET_EVENTS.name, TicketEvent),
         (DEVELOPMENT_EVENTS.name, DevelopmentEvent),
         (NOTIFICATION_EVENTS.name, NotificationEvent),
+        (INCIDENT_COMMANDS.name, AnyIncidentCommand),
+        (INCIDENT_EVENTS.name, AnyIncidentEvent),
+        (INCIDENT_BROADCASTS.name, BroadcastChunk),
     ],
 )
 def test_channels_carry_the_contract_schemas(
@@ -144,11 +159,18 @@ def test_asyncapi_shows_who_publishes_and_who_consumes(async_api: Document) -> N
     }
     assert performed == {
         ("intake", "send", TICKET_COMMANDS.name),
+        ("intake", "send", INCIDENT_COMMANDS.name),
         ("workflow", "receive", TICKET_COMMANDS.name),
-        ("workflow", "send", TICKET_COMMANDS.name),  # the SLA scheduler's FireDueTimers
+        ("workflow", "send", TICKET_COMMANDS.name),  # timers; links to and resolutions by outages
+        ("workflow", "receive", INCIDENT_COMMANDS.name),
+        ("workflow", "send", INCIDENT_COMMANDS.name),  # outages detected in a burst of tickets
+        ("workflow", "send", INCIDENT_EVENTS.name),
         ("workflow", "send", TICKET_EVENTS.name),
         ("workflow", "send", DEVELOPMENT_EVENTS.name),
         ("notifier", "receive", TICKET_EVENTS.name),
+        ("notifier", "receive", INCIDENT_EVENTS.name),
+        ("notifier", "send", INCIDENT_BROADCASTS.name),  # an outage's audience, in chunks
+        ("notifier", "receive", INCIDENT_BROADCASTS.name),
         ("notifier", "send", NOTIFICATION_EVENTS.name),
         ("workflow", "receive", NOTIFICATION_EVENTS.name),
         ("workflow", "send", DEAD_LETTER.name),

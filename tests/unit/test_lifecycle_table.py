@@ -8,6 +8,7 @@ from shared.lifecycle import (
     CLOCKS_STOPPED,
     STEP_TO_REACH,
     TRANSITIONS,
+    WORKFLOW_STEPS,
     IllegalTransition,
     Step,
     allowed_steps,
@@ -45,7 +46,7 @@ def test_an_illegal_step_is_refused_naming_the_steps_allowed(status: S, step: St
 
     error = refused.value
     assert error.status is status
-    assert error.allowed == list(TRANSITIONS[status])
+    assert error.allowed == [s for s in TRANSITIONS[status] if s not in WORKFLOW_STEPS]
     assert error.allowed == allowed_steps(status)
     message = str(error)
     assert message.startswith(f"cannot {step.value.replace('_', ' ')} while {status.value};")
@@ -54,6 +55,11 @@ def test_an_illegal_step_is_refused_naming_the_steps_allowed(status: S, step: St
         assert named.split(", ") == [allowed.value for allowed in error.allowed]
     else:
         assert named == "none: the ticket is closed"
+
+
+@pytest.mark.parametrize("status", list(S), ids=[s.value for s in S])
+def test_the_workflows_own_steps_are_never_offered_to_a_person(status: S) -> None:
+    assert not set(allowed_steps(status)) & WORKFLOW_STEPS
 
 
 def test_a_closed_ticket_allows_nothing() -> None:

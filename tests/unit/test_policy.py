@@ -1,19 +1,33 @@
 """Notification policy: which ticket events the customer hears about, and what they read."""
 
+from typing import Any
+
 import pytest
 
+from services.notifier.domain.audience import recipients
 from services.notifier.domain.policy import kind_of, message_for
-from shared.customers import Language, MessageKind
+from services.notifier.domain.templates import CustomerNews
+from shared.customers import Contact, Customer, Language, MessageKind
 from shared.events import (
     WORKFLOW,
     AlternativeProposed,
     Event,
     ProgressUpdateSent,
+    ResolvedWithIncident,
     TicketClosed,
+    TicketLinkedToIncident,
     TicketOpened,
     TicketTriaged,
 )
-from shared.vocabulary import Priority, Team, TicketStatus
+from shared.incidents import (
+    IncidentDeclared,
+    IncidentEvent,
+    IncidentResolved,
+    IncidentScope,
+    IncidentUpdated,
+    Severity,
+)
+from shared.vocabulary import Channel, Priority, Team, TicketStatus
 from tests.unit.examples import CRM, NOW, details
 
 TICKET_ID = "TCK-0123456789ABCDEF"
@@ -119,3 +133,93 @@ def test_triage_is_internal_and_tells_the_customer_nothing() -> None:
 )
 def test_each_message_is_of_the_kind_contacts_opt_out_of(event: Event, kind: MessageKind) -> None:
     assert kind_of(event) is kind
+
+
+def outage(event_type: type[IncidentEvent]) -> IncidentEvent:
+    extra: dict[str, Any] = (
+        {"update_number": 1} if "update_number" in event_type.model_fields else {}
+    )
+    return event_type(
+        event_id=f"e-{event_type.__name__}",
+        occurred_at=NOW,
+        incident_id="INC-0123456789ABCDEF",
+        actor=WORKFLOW,
+        title="Calls to Madrid fail",
+        severity=Severity.MAJOR,
+        scope=IncidentScope(regions=("eu-south",)),
+        message="We are moving calls to another carrier route.",
+        **extra,
+    )
+
+
+# Everything a contact may opt out of; outages are not among it.
+OPTED_OUT_OF_ALL_IT_CAN = Contact(
+    contact_id="cfo",
+    name="CFO",
+    email="cfo@acme.example",
+    phone="+34911234567",
+    opt_out=tuple(
+        kind
+        for kind in MessageKind
+        if kind not in {MessageKind.OUTAGE, MessageKind.OUTAGE_RESOLVED}
+    ),
+)
+
+
+def told(event: CustomerNews) -> set[Channel]:
+    customer = Customer(customer_id="acme-telecom", name="ACME", contacts=[OPTED_OUT_OF_ALL_IT_CAN])
+    return {r.channel for r in recipients(customer, kind_of(event)) if r.contact_id == "cfo"}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "kind"),
+    [
+        (IncidentDeclared, MessageKind.OUTAGE),
+        (IncidentUpdated, MessageKind.OUTAGE),
+        (IncidentResolved, MessageKind.OUTAGE_RESOLVED),
+    ],
+    ids=lambda value: getattr(value, "__name__", str(value)),
+)
+def test_incident_events_are_outage_messages(
+    event_type: type[IncidentEvent], kind: MessageKind
+) -> None:
+    assert kind_of(outage(event_type)) is kind
+
+
+@pytest.mark.parametrize("event_type", [IncidentDeclared, IncidentResolved], ids=str)
+def test_the_start_and_end_of_an_outage_go_out_by_sms_too(
+    event_type: type[IncidentEvent],
+) -> None:
+    assert told(outage(event_type)) == {Channel.EMAIL, Channel.SMS}
+
+
+def test_opting_out_of_everything_else_does_not_stop_outage_messages() -> None:
+    assert told(outage(IncidentUpdated)) == {Channel.EMAIL, Channel.SMS}
+    assert told(opened()) == set()
+
+
+def test_a_ticket_linked_to_an_outage_is_an_update_and_its_resolution_a_confirmation() -> None:
+    common: dict[str, Any] = {
+        "occurred_at": NOW,
+        "ticket_id": TICKET_ID,
+        "customer_id": "acme-telecom",
+        "actor": WORKFLOW,
+        "incident_id": "INC-0123456789ABCDEF",
+        "message": "Part of the Madrid outage.",
+    }
+    linked = TicketLinkedToIncident(
+        event_id="e-linked",
+        title="Calls to Madrid fail",
+        from_priority=Priority.P3,
+        priority=Priority.P1,
+        **common,
+    )
+    resolved = ResolvedWithIncident(
+        event_id="e-resolved",
+        from_status=TicketStatus.INVESTIGATING,
+        to_status=TicketStatus.AWAITING_CONFIRMATION,
+        confirm_by=NOW,
+        **common,
+    )
+
+    assert (kind_of(linked), kind_of(resolved)) == (MessageKind.UPDATE, MessageKind.CONFIRMATION)

@@ -12,6 +12,7 @@ from jinja2 import TemplateSyntaxError, UndefinedError
 from services.notifier.domain.policy import KIND_OF, kind_of, shipped_templates
 from services.notifier.domain.templates import (
     SHIPPED_TEMPLATES,
+    CustomerNews,
     MessageTemplateError,
     MessageTemplates,
     when,
@@ -22,10 +23,19 @@ from shared.events import (
     ConfirmationRequested,
     Event,
     FixStarted,
+    ResolvedWithIncident,
     TicketClosed,
     TicketEvent,
     TicketOpened,
     TicketTriaged,
+)
+from shared.incidents import (
+    AnyIncidentEvent,
+    IncidentDeclared,
+    IncidentEvent,
+    IncidentScope,
+    IncidentUpdated,
+    Severity,
 )
 from shared.vocabulary import Priority, Team, TicketStatus
 from tests.unit.examples import CRM, NOW, TICKET_ID, details, later
@@ -34,7 +44,12 @@ from tests.unit.examples import CRM, NOW, TICKET_ID, details, later
 EVENT_TYPES: tuple[type[Event], ...] = get_args(get_args(TicketEvent)[0])
 VISIBLE = tuple(event_type for event_type in EVENT_TYPES if event_type.customer_visible)
 INTERNAL = tuple(event_type for event_type in EVENT_TYPES if not event_type.customer_visible)
+OUTAGE: tuple[type[IncidentEvent], ...] = get_args(get_args(AnyIncidentEvent)[0])
+# Everything a customer reads about: their ticket's steps and the outages that hit them.
+NEWS: tuple[type[CustomerNews], ...] = (*VISIBLE, *OUTAGE)
 TRANSLATED = tuple(language for language in Language if language is not FALLBACK_LANGUAGE)
+INCIDENT_ID = "INC-0123456789ABCDEF"
+OUTAGE_TITLE = "Calls to Madrid fail on carrier route 7"
 
 # A value for every field an event may carry; a new field needs an example here.
 FIELD_EXAMPLES: dict[str, Any] = {
@@ -61,6 +76,9 @@ FIELD_EXAMPLES: dict[str, Any] = {
     "from_tier": "level_1",
     "to_tier": "level_2",
     "alternative": "port the number to an alternative carrier route",
+    "incident_id": INCIDENT_ID,
+    "title": OUTAGE_TITLE,
+    "from_priority": Priority.P3,
 }
 
 
@@ -82,6 +100,36 @@ def example(event_type: type[Event], **fields: Any) -> Event:
     )
 
 
+def outage_example(event_type: type[IncidentEvent], **fields: Any) -> IncidentEvent:
+    """An incident event of this type, every field it has filled in."""
+    values: dict[str, Any] = {
+        "event_id": f"event-{event_type.__name__}",
+        "occurred_at": NOW,
+        "incident_id": INCIDENT_ID,
+        "actor": WORKFLOW,
+        "title": OUTAGE_TITLE,
+        "severity": Severity.MAJOR,
+        "scope": IncidentScope(regions=("eu-south",)),
+        "message": "Calls are being moved to another carrier; expect a fix within the hour.",
+    }
+    if "update_number" in event_type.model_fields:
+        values["update_number"] = 2
+    return event_type(**{**values, **fields})
+
+
+def any_example(event_type: type[CustomerNews]) -> CustomerNews:
+    if issubclass(event_type, IncidentEvent):
+        return outage_example(event_type)
+    return example(event_type)
+
+
+def what_it_names(event: CustomerNews) -> tuple[str, str]:
+    """What the subject and the body must name: the ticket, or the outage and its reference."""
+    if isinstance(event, IncidentEvent):
+        return OUTAGE_TITLE, INCIDENT_ID
+    return TICKET_ID, TICKET_ID
+
+
 def name_of(value: object) -> str:
     return getattr(value, "__name__", str(value))
 
@@ -93,27 +141,31 @@ def templates_dir(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("language", Language, ids=str)
-@pytest.mark.parametrize("event_type", VISIBLE, ids=name_of)
-def test_every_visible_event_has_a_finished_message_naming_the_ticket(
-    event_type: type[Event], language: Language
+@pytest.mark.parametrize("event_type", NEWS, ids=name_of)
+def test_every_visible_event_has_a_finished_message_naming_what_it_is_about(
+    event_type: type[CustomerNews], language: Language
 ) -> None:
-    message = shipped_templates().render(example(event_type), language)
+    event = any_example(event_type)
+
+    message = shipped_templates().render(event, language)
 
     assert message is not None
     assert message.subject.strip()
     assert message.body.strip()
     assert "\n" not in message.subject
+    in_subject, in_body = what_it_names(event)
+    assert in_subject in message.subject
+    assert in_body in message.body
     for text in (message.subject, message.body):
-        assert TICKET_ID in text
         assert [marker for marker in ("{{", "}}", "{%", "%}", "{#") if marker in text] == []
 
 
 @pytest.mark.parametrize("language", TRANSLATED, ids=str)
-@pytest.mark.parametrize("event_type", VISIBLE, ids=name_of)
+@pytest.mark.parametrize("event_type", NEWS, ids=name_of)
 def test_spanish_and_french_messages_are_really_translated(
-    event_type: type[Event], language: Language
+    event_type: type[CustomerNews], language: Language
 ) -> None:
-    event = example(event_type)
+    event = any_example(event_type)
 
     english = shipped_templates().render(event, FALLBACK_LANGUAGE)
     translated = shipped_templates().render(event, language)
@@ -127,7 +179,7 @@ def test_spanish_and_french_messages_are_really_translated(
 def test_every_shipped_event_type_has_its_own_template_in_every_language() -> None:
     missing = {
         (event_type.__name__, language.value)
-        for event_type in VISIBLE
+        for event_type in NEWS
         for language in set(Language) - shipped_templates().languages_for(event_type)
     }
 
@@ -155,9 +207,10 @@ def test_a_deadline_is_shown_in_utc_whatever_zone_it_carries() -> None:
     assert when(madrid_afternoon) == "2026-11-25 15:00 UTC"
 
 
+@pytest.mark.parametrize("event_type", [ConfirmationRequested, ResolvedWithIncident], ids=name_of)
 @pytest.mark.parametrize("language", Language, ids=str)
-def test_the_confirmation_request_says_by_when(language: Language) -> None:
-    message = shipped_templates().render(example(ConfirmationRequested), language)
+def test_the_confirmation_request_says_by_when(event_type: type[Event], language: Language) -> None:
+    message = shipped_templates().render(example(event_type), language)
 
     assert message is not None
     assert "2026-11-28 09:30 UTC" in message.body
@@ -267,7 +320,33 @@ def test_a_subject_is_one_line_whatever_the_event_carries(templates_dir: Path) -
 
 
 def test_every_visible_event_is_a_kind_of_message_and_no_internal_one_is() -> None:
-    assert set(KIND_OF) == set(VISIBLE)
+    assert set(KIND_OF) == set(NEWS)
+
+
+@pytest.mark.parametrize("language", Language, ids=str)
+def test_an_outage_update_says_which_update_it_is_and_what_is_new(language: Language) -> None:
+    event = outage_example(IncidentUpdated, update_number=3, message="Route 7 is back for Madrid.")
+
+    message = shipped_templates().render(event, language)
+
+    assert message is not None
+    assert "3" in message.subject
+    assert "Route 7 is back for Madrid." in message.body
+
+
+@pytest.mark.parametrize(
+    ("language", "impact"),
+    [(Language.EN, "critical"), (Language.ES, "crítico"), (Language.FR, "critique")],
+)
+def test_a_declared_outage_states_its_impact_in_the_customers_language(
+    language: Language, impact: str
+) -> None:
+    event = outage_example(IncidentDeclared, severity=Severity.CRITICAL)
+
+    message = shipped_templates().render(event, language)
+
+    assert message is not None
+    assert impact in message.body
 
 
 def test_an_internal_step_has_no_message_kind() -> None:

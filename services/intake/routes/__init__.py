@@ -2,9 +2,16 @@
 
 from fastapi import APIRouter
 
-from services.intake.routes import agent_actions, customer_actions, customers, streams, tickets
+from services.intake.routes import (
+    agent_actions,
+    customer_actions,
+    customers,
+    incidents,
+    streams,
+    tickets,
+)
 from services.intake.schemas import Problem
 
 router = APIRouter(prefix="/v1", responses={401: {"model": Problem}, 403: {"model": Problem}})
-for part in (tickets, agent_actions, customer_actions, customers, streams):
+for part in (tickets, agent_actions, customer_actions, customers, incidents, streams):
     router.include_router(part.router)

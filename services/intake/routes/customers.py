@@ -22,8 +22,7 @@ from services.intake.dependencies import CustomersDep, ReadsDep
 from services.intake.errors import invalid_body
 from services.intake.routes.responses import UNAVAILABLE, Responses
 from services.intake.schemas import NotificationView, Problem
-from shared.customers import Slug
-from shared.vocabulary import CustomerId
+from shared.vocabulary import CustomerId, Slug
 
 router = APIRouter(tags=["customers"])
 CUSTOMER_NOT_FOUND: Responses = {

@@ -31,3 +31,13 @@ DEVELOPMENT_STEP: Responses = {
         "description": "No such development ticket on this ticket, or a step it does not allow",
     },
 }
+INCIDENT_NOT_FOUND: Responses = {404: {"model": Problem, "description": "No such incident"}}
+INCIDENT_WRITE: Responses = {
+    **INCIDENT_NOT_FOUND,
+    **UNAVAILABLE,
+    409: {"model": Problem, "description": "The incident is already resolved"},
+}
+DECLARATION: Responses = {
+    409: {"model": Problem, "description": "Idempotency-Key reused for another declaration"},
+    **UNAVAILABLE,
+}

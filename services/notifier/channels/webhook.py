@@ -29,7 +29,8 @@ def webhook_body(notification: Document) -> bytes:
         "notification_id": notification["_id"],
         "event_id": notification["event_id"],
         "type": notification["event_type"],
-        "ticket_id": notification["ticket_id"],
+        "ticket_id": notification.get("ticket_id"),
+        "incident_id": notification.get("incident_id"),  # set for an outage broadcast
         "customer_id": notification["customer_id"],
         "subject": notification["subject"],
         "message": notification["body"],

@@ -1,8 +1,8 @@
-"""Which ticket events a customer hears about, what kind of message each is, and what it says."""
+"""Which events a customer hears about, what kind of message each is, and what it says."""
 
 from functools import cache
 
-from services.notifier.domain.templates import CustomerMessage, MessageTemplates
+from services.notifier.domain.templates import CustomerMessage, CustomerNews, MessageTemplates
 from shared.customers import FALLBACK_LANGUAGE, Language, MessageKind
 from shared.events import (
     AlternativeProposed,
@@ -16,11 +16,14 @@ from shared.events import (
     ProgressUpdateSent,
     PublicUpdatePosted,
     ResolutionConfirmed,
+    ResolvedWithIncident,
     TicketClosed,
     TicketEscalated,
+    TicketLinkedToIncident,
     TicketOpened,
     TicketReopened,
 )
+from shared.incidents import IncidentDeclared, IncidentResolved, IncidentUpdated
 
 __all__ = ["KIND_OF", "CustomerMessage", "kind_of", "message_for", "shipped_templates"]
 
@@ -32,7 +35,7 @@ def shipped_templates() -> MessageTemplates:
 
 
 # What each customer-visible event's message is about; contacts opt out by kind.
-KIND_OF: dict[type[Event], MessageKind] = {
+KIND_OF: dict[type[CustomerNews], MessageKind] = {
     TicketOpened: MessageKind.ACKNOWLEDGEMENT,
     InvestigationStarted: MessageKind.LIFECYCLE,
     CustomerInputRequested: MessageKind.LIFECYCLE,
@@ -43,20 +46,28 @@ KIND_OF: dict[type[Event], MessageKind] = {
     TicketEscalated: MessageKind.LIFECYCLE,
     PublicUpdatePosted: MessageKind.UPDATE,
     AlternativeProposed: MessageKind.UPDATE,
+    TicketLinkedToIncident: MessageKind.UPDATE,
     ProgressUpdateSent: MessageKind.PROGRESS,
     ConfirmationRequested: MessageKind.CONFIRMATION,
     ResolutionConfirmed: MessageKind.CONFIRMATION,
     TicketClosed: MessageKind.CONFIRMATION,
+    ResolvedWithIncident: MessageKind.CONFIRMATION,
+    # Outages go to every affected customer, on SMS too, whatever a contact opted out of.
+    IncidentDeclared: MessageKind.OUTAGE,
+    IncidentUpdated: MessageKind.OUTAGE,
+    IncidentResolved: MessageKind.OUTAGE_RESOLVED,
 }
 
 
-def kind_of(event: Event) -> MessageKind:
+def kind_of(event: CustomerNews) -> MessageKind:
     """What a customer-visible event's message is about; KeyError for an internal step."""
     return KIND_OF[type(event)]
 
 
-def message_for(event: Event, language: Language = FALLBACK_LANGUAGE) -> CustomerMessage | None:
+def message_for(
+    event: CustomerNews, language: Language = FALLBACK_LANGUAGE
+) -> CustomerMessage | None:
     """The customer-facing message for an event, or None for internal steps (triage, notes)."""
-    if not event.customer_visible:
+    if isinstance(event, Event) and not event.customer_visible:
         return None
     return shipped_templates().render(event, language)

@@ -1,4 +1,8 @@
-"""Customer message templates: one Jinja2 file per event type and language, with a fallback."""
+"""Customer message templates: one Jinja2 file per event type and language, with a fallback.
+
+Ticket events tell one customer about their ticket; incident events tell every affected
+customer about an outage. Both render the same way: the event's fields are the variables.
+"""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -10,14 +14,23 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, sel
 
 from shared.customers import FALLBACK_LANGUAGE, Language
 from shared.events import Event, TicketEvent
+from shared.incidents import AnyIncidentEvent, IncidentEvent
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 SUFFIX = ".txt.j2"
 BLOCKS = ("subject", "body")
 
-# Every ticket event the customer hears about; each needs at least an English template.
-CUSTOMER_VISIBLE: tuple[type[Event], ...] = tuple(
-    event_type for event_type in get_args(get_args(TicketEvent)[0]) if event_type.customer_visible
+# What a customer message is about: a step of their ticket, or an outage that hits them.
+CustomerNews = Event | IncidentEvent
+
+# Every event the customer hears about; each needs at least an English template.
+CUSTOMER_VISIBLE: tuple[type[CustomerNews], ...] = (
+    *(
+        event_type
+        for event_type in get_args(get_args(TicketEvent)[0])
+        if event_type.customer_visible
+    ),
+    *get_args(get_args(AnyIncidentEvent)[0]),
 )
 
 
@@ -42,7 +55,7 @@ class MessageTemplates:
     def __init__(
         self,
         directory: Path = SHIPPED_TEMPLATES,
-        event_types: Iterable[type[Event]] = CUSTOMER_VISIBLE,
+        event_types: Iterable[type[CustomerNews]] = CUSTOMER_VISIBLE,
     ) -> None:
         known = {event_type.__name__ for event_type in event_types}
         self._templates = _load(_environment(directory), known)
@@ -55,7 +68,7 @@ class MessageTemplates:
                 )
             )
 
-    def render(self, event: Event, language: Language) -> CustomerMessage | None:
+    def render(self, event: CustomerNews, language: Language) -> CustomerMessage | None:
         """The message for an event in a language (or the fallback); None for internal steps."""
         name = type(event).__name__
         template = self._templates.get((name, language))
@@ -63,13 +76,18 @@ class MessageTemplates:
             template = self._templates.get((name, FALLBACK_LANGUAGE))
         if template is None:
             return None
-        context = {field: getattr(event, field) for field in type(event).model_fields}
-        return _message(template, {**context, "event": event})
+        return _message(template, message_context(event))
 
-    def languages_for(self, event_type: type[Event]) -> frozenset[Language]:
+    def languages_for(self, event_type: type[CustomerNews]) -> frozenset[Language]:
         """The languages with their own template for an event type, fallback aside."""
         name = event_type.__name__
         return frozenset(language for language in Language if (name, language) in self._templates)
+
+
+def message_context(event: CustomerNews) -> dict[str, Any]:
+    """The variables a template sees: every field of the event, and the event itself."""
+    fields = {field: getattr(event, field) for field in type(event).model_fields}
+    return {**fields, "event": event}
 
 
 def _environment(directory: Path) -> Environment:

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.workflow.domain.rules import Rules
-from services.workflow.domain.sla import pause, resume
+from services.workflow.domain.sla import at_priority, pause, resume
 from services.workflow.domain.tickets import (
     Decision,
     DevelopmentTicket,
@@ -40,6 +40,7 @@ from shared.events import (
     FixTestingStarted,
     InternalNoteAdded,
     InvestigationStarted,
+    LinkToIncident,
     OpenTicket,
     PostPublicUpdate,
     ProgressUpdateSent,
@@ -48,6 +49,8 @@ from shared.events import (
     ReportNotFixed,
     RequestDevelopment,
     ResolutionConfirmed,
+    ResolvedWithIncident,
+    ResolveWithIncident,
     SlaBreached,
     StatusChanged,
     TicketAssigned,
@@ -55,6 +58,7 @@ from shared.events import (
     TicketCommand,
     TicketDetails,
     TicketEscalated,
+    TicketLinkedToIncident,
     TicketReopened,
 )
 from shared.lifecycle import (
@@ -68,6 +72,7 @@ from shared.lifecycle import (
 )
 from shared.vocabulary import (
     DevelopmentStatus,
+    Priority,
     Role,
     SlaClock,
     Team,
@@ -87,7 +92,11 @@ STEP_EVENTS: dict[Step, type[StatusChanged]] = {
     Step.CONFIRM_RESOLUTION: ResolutionConfirmed,
     Step.REOPEN: TicketReopened,
     Step.CLOSE: TicketClosed,
+    Step.RESOLVE_WITH_INCIDENT: ResolvedWithIncident,
 }
+
+
+PRIORITY_ORDER = list(Priority)  # the most urgent first
 
 
 class TicketClosedError(DomainError):
@@ -351,6 +360,42 @@ def _fire_due_timers(change: Change, _command: FireDueTimers) -> None:
         change.clocks(next_update_due=next_update)
 
 
+def _link_to_incident(change: Change, command: LinkToIncident) -> None:
+    """Part of a known outage: the customer hears so, and the ticket takes the outage's priority.
+
+    Linked already, or its work already done: nothing to do, so a repeated link is harmless.
+    """
+    ticket = change.ticket
+    if ticket.incident_id == command.incident_id or ticket.status in CLOCKS_STOPPED:
+        return
+    priority = min(ticket.priority, command.priority, key=PRIORITY_ORDER.index)
+    change.emit(
+        TicketLinkedToIncident,
+        incident_id=command.incident_id,
+        title=command.title,
+        message=command.message,
+        from_priority=ticket.priority,
+        priority=priority,
+    )
+    change.update(incident_id=command.incident_id)
+    if priority is not ticket.priority:
+        targets = change.rules.sla.targets(priority, ticket.details.category)
+        change.update(priority=priority, clocks=at_priority(ticket.clocks, targets, change.now))
+
+
+def _resolve_with_incident(change: Change, command: ResolveWithIncident) -> None:
+    """The outage is over: the customer confirms or reopens, as after any fix."""
+    ticket = change.ticket
+    if ticket.incident_id != command.incident_id or ticket.status in CLOCKS_STOPPED:
+        return
+    change.move(
+        Step.RESOLVE_WITH_INCIDENT,
+        incident_id=command.incident_id,
+        message=command.message,
+        confirm_by=change.now + change.rules.confirmation.window,
+    )
+
+
 def _breach(change: Change, clock: SlaClock, due_at: datetime) -> None:
     change.emit(
         SlaBreached, WORKFLOW, clock=clock, due_at=due_at, reason=f"{clock.value} target missed"
@@ -369,5 +414,7 @@ HANDLERS: dict[type[Command], Callable[[Change, Any], None]] = {
     RecordDevelopmentProgress: _record_development_progress,
     ConfirmResolution: _confirm_resolution,
     ReportNotFixed: _report_not_fixed,
+    LinkToIncident: _link_to_incident,
+    ResolveWithIncident: _resolve_with_incident,
     FireDueTimers: _fire_due_timers,
 }

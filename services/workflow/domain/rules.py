@@ -3,7 +3,7 @@
 import re
 import tomllib
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,7 +16,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shared.vocabulary import Category, Priority, Team
+from shared.incidents import Severity
+from shared.vocabulary import Category, Priority, Slug, Team
 
 
 class RulesError(ValueError):
@@ -135,6 +136,56 @@ class ConfirmationRules(_Strict):
     close_resolved_after: Duration
 
 
+# The fields of `shared.events.AffectedService` a burst of tickets can share.
+ServiceAttribute = Literal["region", "carrier_route", "number_range", "product"]
+
+
+class DetectionRule(_Strict):
+    """So many tickets of one category on one service value within a while: an outage."""
+
+    name: Slug
+    category: Category
+    attribute: ServiceAttribute
+    tickets: Annotated[int, Field(ge=2)]
+    within: Duration
+    severity: Severity
+
+
+class IncidentRules(_Strict):
+    priority: Priority  # a ticket linked to an outage takes this priority, if it is higher
+    linkable_categories: Annotated[list[Category], Field(min_length=1)]
+    detection: list[DetectionRule] = []
+
+    @model_validator(mode="after")
+    def _detection_consistent(self) -> "IncidentRules":
+        """A detected outage must be able to link the tickets that revealed it, and each
+        rule has a name of its own; each problem is reported at its key, to name its line."""
+        problems = [
+            _problem(("detection", index, key), value, message)
+            for index, rule in enumerate(self.detection)
+            for key, value, message in _detection_problems(rule, self)
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+
+def _detection_problems(rule: DetectionRule, rules: IncidentRules) -> list[tuple[str, str, str]]:
+    problems = []
+    if rule.category not in rules.linkable_categories:
+        message = f"category {rule.category.value} is not among incidents.linkable_categories"
+        problems.append(("category", rule.category.value, message))
+    if [other.name for other in rules.detection].count(rule.name) > 1:
+        problems.append(("name", rule.name, f"detection rule {rule.name} is named twice"))
+    return problems
+
+
+def _problem(loc: tuple[int | str, ...], value: str, message: str) -> InitErrorDetails:
+    return InitErrorDetails(
+        type=PydanticCustomError("inconsistent_rule", message), loc=loc, input=value
+    )
+
+
 class Rules(_Strict):
     routing: RoutingRules
     priority: PriorityRules
@@ -142,6 +193,7 @@ class Rules(_Strict):
     escalation: EscalationRules
     persistence: PersistenceRules
     confirmation: ConfirmationRules
+    incidents: IncidentRules
 
 
 def parse_rules(text: str, source: str = "rules.toml") -> Rules:
@@ -164,17 +216,32 @@ def _describe(text: str, source: str, loc: tuple[int | str, ...], msg: str) -> s
 
 
 def _line_of(text: str, loc: list[str]) -> int | None:
-    """The line that sets `loc` (a table header plus a key), or the table's header line."""
+    """The line that sets `loc` (a table header plus a key), or the header of the table
+    that should have set it.
+
+    An array of tables (`[[incidents.detection]]`) counts its entries, as `loc` does.
+    """
     section: list[str] = []
     header_line: int | None = None
+    deepest = 0
+    entries: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if header := re.fullmatch(r"\[([^\]]+)\]", line):
-            section = [part.strip() for part in header.group(1).split(".")]
-            if section == loc:
-                header_line = number
+        line = raw.split("#", 1)[0].strip()
+        if header := re.fullmatch(r"\[\[([^\]]+)\]\]|\[([^\]]+)\]", line):
+            section = _section(header, entries)
+            if section == loc[: len(section)] and len(section) > deepest:
+                header_line, deepest = number, len(section)
             continue
         key = re.match(r"([A-Za-z0-9_-]+)\s*=", line)
         if key and [*section, key.group(1)] == loc[: len(section) + 1]:
             return number
     return header_line
+
+
+def _section(header: re.Match[str], entries: dict[str, int]) -> list[str]:
+    array, table = header.groups()
+    path = [part.strip() for part in (array or table).split(".")]
+    if array is None:
+        return path
+    entries[array] = entries.get(array, -1) + 1
+    return [*path, str(entries[array])]

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime
 
-from services.workflow.domain.rules import Rules
+from services.workflow.domain.rules import Rules, SlaTargets
 from shared.events import ValueObject
 from shared.vocabulary import Category, Priority
 
@@ -53,6 +53,20 @@ def start_clocks(priority: Priority, category: Category, now: datetime, rules: R
     )
 
 
+def at_priority(clocks: Clocks, targets: SlaTargets, now: datetime) -> Clocks:
+    """Clocks for a ticket made more urgent at `now`: each running deadline comes forward to
+    what the new targets allow from now on, never later than it was. Deadlines that already
+    passed are left to fire, and nothing is counted as missed before the ticket became urgent.
+    """
+    return clocks.model_copy(
+        update={
+            "first_response_due": _sooner(clocks.first_response_due, now + targets.first_response),
+            "next_update_due": _sooner(clocks.next_update_due, now + targets.keep_in_loop),
+            "resolution_due": _sooner(clocks.resolution_due, now + targets.resolution),
+        }
+    )
+
+
 def pause(clocks: Clocks, now: datetime) -> Clocks:
     return clocks if clocks.paused else clocks.model_copy(update={"paused_since": now})
 
@@ -70,6 +84,10 @@ def resume(clocks: Clocks, now: datetime) -> Clocks:
             "resolution_due": _later(clocks.resolution_due, waited),
         }
     )
+
+
+def _sooner(due: datetime | None, bound: datetime) -> datetime | None:
+    return None if due is None else min(due, bound)
 
 
 def _later(due: datetime | None, by: timedelta) -> datetime | None:

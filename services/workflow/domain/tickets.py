@@ -18,7 +18,14 @@ from shared.events import (
     TicketTriaged,
     ValueObject,
 )
-from shared.vocabulary import DevelopmentStatus, Priority, Team, TicketId, TicketStatus
+from shared.vocabulary import (
+    DevelopmentStatus,
+    IncidentId,
+    Priority,
+    Team,
+    TicketId,
+    TicketStatus,
+)
 
 
 class DevelopmentTicket(ValueObject):
@@ -45,6 +52,7 @@ class Ticket(BaseModel):
     development: DevelopmentTicket | None = None
     follow_up_of: TicketId | None = None
     alternative_proposed: bool = False
+    incident_id: IncidentId | None = None  # the outage the ticket is part of, if any
     first_responded_at: AwareDatetime | None = None
     clocks: Clocks = Clocks()
     request_hash: str

@@ -1,0 +1,94 @@
+"""Reads of incidents for the HTTP API, and the live counts of each incident's reach.
+
+Counts come from as few round trips as FerretDB allows: linked tickets are counted, and the
+notifications of the incident are counted per event and status in one `$match` + `$group`
+aggregation (FerretDB 1.24 groups with `$sum` and `$count` only).
+"""
+
+import asyncio
+
+from services.intake.documents import TicketRecord, ticket_record
+from services.intake.incident_documents import (
+    BroadcastRecord,
+    IncidentRecord,
+    StatusCount,
+    broadcast_counts,
+    broadcast_record,
+    incident_record,
+    incident_view,
+)
+from services.intake.incident_schemas import IncidentFilters, IncidentView
+from services.intake.queries import NEWEST_FIRST, WITHOUT_HISTORY
+from shared.customers import Services
+from shared.incidents import IncidentStatus
+from shared.mongo import Collections, Database, Document
+
+NEWEST_DECLARED_FIRST = [("declared_at", -1), ("_id", 1)]
+# Open incidents are few; a customer's are found among at most this many.
+OPEN_INCIDENTS_SCANNED = 1_000
+BY_EVENT_AND_STATUS: Document = {
+    "_id": {"event_id": "$event_id", "event_type": "$event_type", "status": "$status"},
+    "count": {"$sum": 1},
+}
+
+
+def incident_query(status: IncidentStatus | None) -> Document:
+    return {"status": status.value} if status is not None else {}
+
+
+class IncidentReads:
+    def __init__(self, database: Database) -> None:
+        self._incidents = database[Collections.INCIDENTS]
+        self._tickets = database[Collections.TICKETS]
+        self._notifications = database[Collections.NOTIFICATIONS]
+        self._broadcasts = database[Collections.BROADCASTS]
+
+    async def incident(self, incident_id: str, history: bool = False) -> IncidentRecord | None:
+        projection = None if history else {"events": 0}
+        document = await self._incidents.find_one({"_id": incident_id}, projection)
+        return incident_record(document) if document else None
+
+    async def request_hash(self, incident_id: str) -> str | None:
+        document = await self._incidents.find_one({"_id": incident_id}, {"request_hash": 1})
+        return document.get("request_hash") if document else None
+
+    async def incidents(self, filters: IncidentFilters) -> list[IncidentRecord]:
+        return await self._find(incident_query(filters.status), filters.limit)
+
+    async def affecting(
+        self, customer_id: str, services: Services, filters: IncidentFilters
+    ) -> list[IncidentRecord]:
+        """The customer's incidents: named in the scope, or sharing one of its services."""
+        status = filters.status or IncidentStatus.OPEN
+        candidates = await self._find(incident_query(status), OPEN_INCIDENTS_SCANNED)
+        return [i for i in candidates if i.affects(customer_id, services)][: filters.limit]
+
+    async def linked_tickets(self, incident_id: str, limit: int) -> list[TicketRecord]:
+        query = {"incident_id": incident_id}
+        cursor = self._tickets.find(query, WITHOUT_HISTORY, sort=NEWEST_FIRST, limit=limit)
+        return [ticket_record(document) async for document in cursor]
+
+    async def with_reach(self, incident_id: str) -> IncidentView | None:
+        """The incident with its timeline, linked tickets and broadcasts' counts, read now."""
+        incident = await self.incident(incident_id, history=True)
+        if incident is None:
+            return None
+        linked, broadcasts, counted = await asyncio.gather(
+            self._tickets.count_documents({"incident_id": incident.incident_id}),
+            self._broadcasts_of(incident.incident_id),
+            self._notification_counts(incident.incident_id),
+        )
+        return incident_view(incident, linked, broadcast_counts(incident, broadcasts, counted))
+
+    async def _find(self, query: Document, limit: int) -> list[IncidentRecord]:
+        cursor = self._incidents.find(query, {"events": 0}, sort=NEWEST_DECLARED_FIRST, limit=limit)
+        return [incident_record(document) async for document in cursor]
+
+    async def _broadcasts_of(self, incident_id: str) -> list[BroadcastRecord]:
+        cursor = self._broadcasts.find({"incident_id": incident_id}, sort=[("planned_at", 1)])
+        return [broadcast_record(document) async for document in cursor]
+
+    async def _notification_counts(self, incident_id: str) -> list[StatusCount]:
+        pipeline = [{"$match": {"incident_id": incident_id}}, {"$group": BY_EVENT_AND_STATUS}]
+        cursor = await self._notifications.aggregate(pipeline)
+        return [row async for row in cursor]

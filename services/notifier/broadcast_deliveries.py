@@ -3,9 +3,12 @@
 A broadcast notification is written once, in bulk, after its first attempt: the notifications
 collection is only ever inserted into on this path, never scanned or updated document by
 document. What a chunk already stored is kept in its small progress record, so a chunk handed
-out again (its instance died, its offset was not committed) delivers only what is left:
-duplicates are the deliveries in flight when the instance died. A failed attempt is stored
-with its retry time and left to the delivery worker.
+out again (its instance died, its offset was not committed) delivers only what is left.
+
+A delivery slot is given back only once its outcome is recorded, so at most
+`broadcast_concurrency` deliveries are ever under way or done-but-unrecorded: that is all a
+crash can repeat. A failed attempt is stored with its retry time and left to the delivery
+worker.
 """
 
 import asyncio
@@ -37,7 +40,7 @@ from shared.vocabulary import Channel, DeliveryStatus
 
 log = logging.getLogger("switchboard.notifier.broadcasts")
 
-FLUSH_INTERVAL_S = 0.25  # how often settled notifications are stored: the crash window
+FLUSH_INTERVAL_S = 0.25  # settled notifications are stored at least this often
 
 
 @dataclass
@@ -45,6 +48,8 @@ class _ChunkRun:
     key: str
     lease_until: datetime
     settled: list[tuple[Document, list[NotificationEvent]]] = field(default_factory=list)
+    held: int = 0  # delivery slots taken and not yet given back by a flush
+    flush_now: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class BroadcastDeliveries:
@@ -68,6 +73,8 @@ class BroadcastDeliveries:
         self._sleep = sleep
         self._lease = timedelta(seconds=settings.broadcast_lease_s)
         self._slots = asyncio.Semaphore(settings.broadcast_concurrency)
+        # Stored as soon as half the slots wait on it, so deliveries rarely stall on a flush.
+        self._flush_at = max(1, settings.broadcast_concurrency // 2)
         self.owner = f"notifier-{uuid.uuid4().hex[:12]}"
 
     async def on_chunk(self, chunk: BroadcastChunk) -> int:
@@ -119,20 +126,28 @@ class BroadcastDeliveries:
                 async with asyncio.TaskGroup() as deliveries:
                     for document in documents:
                         await self._slots.acquire()  # bounded: not a task per recipient
-                        deliveries.create_task(self._deliver_and_release(document, run))
+                        run.held += 1
+                        deliveries.create_task(self._deliver_into(document, run))
                 finished.set()
+                run.flush_now.set()
+            await self._flush(run)  # what settled during the last flush
         except ExceptionGroup as failed:
             # The error itself, so the dead-letter policy can tell a transient outage
             # (Kafka or MongoDB down: retry the chunk) from anything else.
             raise _first(failed) from failed
-        await self._flush(run)  # what settled during the last flush
-
-    async def _deliver_and_release(self, document: Document, run: _ChunkRun) -> None:
-        try:
-            settled = await self._deliver(document)
-            # Looked up after the delivery: a flush swaps the list while it runs.
-            run.settled.append(settled)
         finally:
+            self._give_back(run, run.held)  # only left over when the chunk failed
+
+    async def _deliver_into(self, document: Document, run: _ChunkRun) -> None:
+        settled = await self._deliver(document)
+        # Looked up after the delivery: a flush swaps the list while it runs.
+        run.settled.append(settled)
+        if len(run.settled) >= self._flush_at:
+            run.flush_now.set()
+
+    def _give_back(self, run: _ChunkRun, slots: int) -> None:
+        run.held -= slots
+        for _ in range(slots):
             self._slots.release()
 
     async def _deliver(self, document: Document) -> tuple[Document, list[NotificationEvent]]:
@@ -149,7 +164,8 @@ class BroadcastDeliveries:
     async def _flush_until(self, finished: asyncio.Event, run: _ChunkRun) -> None:
         while not finished.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(finished.wait(), FLUSH_INTERVAL_S)
+                await asyncio.wait_for(run.flush_now.wait(), FLUSH_INTERVAL_S)
+            run.flush_now.clear()
             await self._flush(run)
 
     async def _flush(self, run: _ChunkRun) -> None:
@@ -167,6 +183,7 @@ class BroadcastDeliveries:
         await self._broadcasts.record_stored(
             run.key, [document["_id"] for document in documents], run.lease_until
         )
+        self._give_back(run, len(settled))
 
 
 def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -94,10 +94,17 @@ async def test_ticket_is_triaged_published_in_order_and_customer_notified_once(
     [request] = await until(delivered, "webhook delivered")
     assert request.headers["Idempotency-Key"] == request.json()["notification_id"]
     assert verify(SECRET, request.headers[SIGNATURE_HEADER], request.body, int(time.time()))
-    notifications = await intake.get(
-        f"/v1/customers/{customer_id}/notifications", headers={"X-API-Key": keys.agent}
-    )
-    by_channel = {n["channel"]: n for n in notifications.json()}
+
+    async def recorded() -> dict[str, Any] | None:
+        # The receiver has it before the notifier records the outcome: wait for the record.
+        notifications = await intake.get(
+            f"/v1/customers/{customer_id}/notifications", headers={"X-API-Key": keys.agent}
+        )
+        by_channel = {n["channel"]: n for n in notifications.json()}
+        webhook = by_channel.get("webhook", {})
+        return by_channel if webhook.get("status") != "pending" else None
+
+    by_channel = await until(recorded, "the webhook's outcome recorded")
     assert by_channel["webhook"]["status"] == "delivered"
     assert by_channel["in_app"]["subject"] == f"We received your ticket {ticket_id}"
     assert len(webhook_sink.for_ticket(ticket_id)) == 1

@@ -287,9 +287,10 @@ async def test_a_chunk_taken_over_after_a_crash_delivers_only_what_was_left() ->
     chunk = await first_chunk(notifier, declared(IncidentScope(regions=("eu-south",))))
     stuck = StuckAfter(3)  # answers three deliveries, then goes quiet
     notifier.channels.update({name: stuck for name in notifier.channels})
-    notifier.broadcasts = broadcasts = FlushWatchingStore()
+    notifier.broadcasts = broadcasts = FlushWatchingStore(wanted=3)
     crashed = asyncio.create_task(notifier.chunk_handler().on_chunk(chunk))
-    await broadcasts.flushed.wait()  # the first flush recorded what settled
+    await broadcasts.flushed.wait()  # what was answered is recorded
+    await stuck.all_stuck.wait()  # every slot busy with a receiver that went quiet
     crashed.cancel()  # the instance dies mid-chunk
     progress = broadcasts.chunks
     key = chunk_key(chunk.event.event_id, chunk.chunk)
@@ -309,6 +310,21 @@ async def test_a_chunk_taken_over_after_a_crash_delivers_only_what_was_left() ->
     assert len(twice) == SETTINGS.broadcast_concurrency
     assert not twice & stored_before
     assert progress[key]["completed_at"] is not None
+
+
+async def test_no_more_deliveries_than_slots_go_out_while_their_outcomes_are_unrecorded() -> None:
+    many = [customer(f"customer-{n:02d}", regions=["eu-south"]) for n in range(3)]
+    notifier = Notifier(*many)
+    chunk = await first_chunk(notifier, declared(IncidentScope(regions=("eu-south",))))
+    notifier.broadcasts = StalledRecording()
+    stalled = asyncio.create_task(notifier.chunk_handler().on_chunk(chunk))
+
+    for _ in range(100):  # let it run as far as it can
+        await asyncio.sleep(0.01)
+    stalled.cancel()
+
+    # Delivered but never recorded: all a crash now could repeat, capped by the slots.
+    assert sum(notifier.handed_over().values()) == SETTINGS.broadcast_concurrency
 
 
 async def test_a_live_instance_is_left_to_finish_its_chunk_until_its_claim_runs_out() -> None:
@@ -412,14 +428,27 @@ async def first_chunk(notifier: Notifier, event: AnyIncidentEvent) -> BroadcastC
 
 
 class FlushWatchingStore(FakeBroadcastStore):
-    def __init__(self) -> None:
+    """Tells when `wanted` notifications have been recorded as stored."""
+
+    def __init__(self, wanted: int) -> None:
         super().__init__()
+        self.wanted = wanted
+        self.recorded = 0
         self.flushed = asyncio.Event()
 
     async def record_stored(self, chunk_key: str, ids: list[str], lease_until: datetime) -> None:
         await super().record_stored(chunk_key, ids, lease_until)
-        if ids:
+        self.recorded += len(ids)
+        if self.recorded >= self.wanted:
             self.flushed.set()
+
+
+class StalledRecording(FakeBroadcastStore):
+    """Starts chunks as usual, then never finishes recording what was stored."""
+
+    async def record_stored(self, chunk_key: str, ids: list[str], lease_until: datetime) -> None:
+        if ids:
+            await asyncio.Event().wait()
 
 
 class StuckAfter(FakeChannel):
@@ -429,12 +458,15 @@ class StuckAfter(FakeChannel):
         super().__init__()
         self.answered = answered
         self.in_flight: set[str] = set()
+        self.all_stuck = asyncio.Event()
 
     async def deliver(self, notification: Document, contact: Contact) -> DeliveryResult:
         self.deliveries.append((notification, contact))
         if len(self.deliveries) <= self.answered:
             return DeliveryResult(delivered=True, status_code=204)
         self.in_flight.add(notification["_id"])
+        if len(self.in_flight) == SETTINGS.broadcast_concurrency:
+            self.all_stuck.set()
         await asyncio.Event().wait()
         raise AssertionError("never answered")
 

@@ -10,7 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream._internal.context.repository import ContextRepo
 from faststream._internal.middlewares import BaseMiddleware
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.publisher import DefaultPublisher
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
@@ -100,6 +100,17 @@ class _DeadLetterMiddleware(BaseMiddleware[Any, Any]):
         return None
 
 
+# Commit an offset only after its handler returned. Set on the broker and on every router: a
+# subscriber takes its policy from the router it is declared on, when it is declared, and a
+# router without one would consume with auto-commit (at most once), whatever the broker says.
+COMMIT_AFTER_WORK = AckPolicy.NACK_ON_ERROR
+
+
+def consumer_router() -> KafkaRouter:
+    """A router whose subscribers commit only after their handler saved its work."""
+    return KafkaRouter(ack_policy=COMMIT_AFTER_WORK)
+
+
 def create_broker(
     settings: ServiceSettings,
     client_id: str,
@@ -114,7 +125,7 @@ def create_broker(
         acks="all",
         request_timeout_ms=settings.kafka_request_timeout_ms,
         allow_auto_create_topics=False,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=COMMIT_AFTER_WORK,
         middlewares=[dead_letter] if dead_letter else [],
         description=description,
         graceful_timeout=10.0,

@@ -7,6 +7,7 @@ from services.notifier.broadcast_plans import BroadcastPlanner
 from services.notifier.notifications import TicketNotifications
 from shared.events import TicketEvent
 from shared.incidents import AnyIncidentEvent, BroadcastChunk
+from shared.kafka import consumer_router
 from shared.topics import INCIDENT_BROADCASTS, INCIDENT_EVENTS, TICKET_EVENTS
 
 # A chunk may wait out a dead instance's claim and then take minutes to deliver; Kafka must
@@ -17,7 +18,7 @@ CHUNK_POLL_INTERVAL_MS = 15 * 60 * 1000
 def build_router(
     notifications: TicketNotifications, group_id: str, workers: int = 1
 ) -> KafkaRouter:
-    router = KafkaRouter()
+    router = consumer_router()
 
     @router.subscriber(
         TICKET_EVENTS.name,
@@ -40,7 +41,7 @@ def build_broadcast_router(
 
     Planning has a consumer group of its own, so a long plan never holds up the chunks.
     """
-    router = KafkaRouter()
+    router = consumer_router()
 
     @router.subscriber(
         INCIDENT_EVENTS.name,

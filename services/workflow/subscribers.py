@@ -8,11 +8,12 @@ from services.workflow.tickets import TicketCommands
 from shared.deliveries import NotificationEvent
 from shared.events import TicketCommand
 from shared.incidents import AnyIncidentCommand
+from shared.kafka import consumer_router
 from shared.topics import INCIDENT_COMMANDS, NOTIFICATION_EVENTS, TICKET_COMMANDS
 
 
 def build_router(commands: TicketCommands, group_id: str, workers: int = 1) -> KafkaRouter:
-    router = KafkaRouter()
+    router = consumer_router()
 
     @router.subscriber(
         TICKET_COMMANDS.name,
@@ -31,7 +32,7 @@ def build_router(commands: TicketCommands, group_id: str, workers: int = 1) -> K
 def build_incident_router(
     commands: IncidentCommands, group_id: str, workers: int = 1
 ) -> KafkaRouter:
-    router = KafkaRouter()
+    router = consumer_router()
 
     @router.subscriber(
         INCIDENT_COMMANDS.name,
@@ -50,7 +51,7 @@ def build_incident_router(
 def build_delivery_router(
     deliveries: TicketDeliveries, group_id: str, workers: int = 1
 ) -> KafkaRouter:
-    router = KafkaRouter()
+    router = consumer_router()
 
     @router.subscriber(
         NOTIFICATION_EVENTS.name,

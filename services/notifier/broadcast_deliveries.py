@@ -230,7 +230,11 @@ class BroadcastContacts:
         channel, address = notification["channel"], notification.get("address")
         webhook = None
         if channel == Channel.WEBHOOK.value:
-            webhook = (await self._webhook_addresses()).get((customer_id, contact_id))
+            # Read after the event at the latest, as its audience was: one pass for a whole
+            # broadcast rather than one lookup per customer enrolled since the last read.
+            read_after = datetime.fromisoformat(notification["occurred_at"])
+            webhooks = await self._webhook_addresses(read_after)
+            webhook = webhooks.get((customer_id, contact_id))
             if webhook is None:
                 return await self._directory.contact(customer_id, contact_id)
         try:
@@ -245,10 +249,16 @@ class BroadcastContacts:
         except ValidationError:
             return None  # the channel fails it for good: no such contact any more
 
-    async def _webhook_addresses(self) -> dict[tuple[str, str], WebhookAddress]:
+    async def _webhook_addresses(
+        self, read_after: datetime
+    ) -> dict[tuple[str, str], WebhookAddress]:
         async with self._reading:
             now = self._clock()
-            if self._read_at is None or now - self._read_at >= self._ttl:
+            if (
+                self._read_at is None
+                or now - self._read_at >= self._ttl
+                or (self._read_at < read_after)
+            ):
                 self._webhooks = await self._directory.webhook_addresses()
                 self._read_at = now
         return self._webhooks

@@ -492,6 +492,27 @@ async def test_deliveries_settling_while_a_flush_runs_are_all_stored() -> None:
     assert len(notifier.events.published) == 2 + 6 * 2
 
 
+async def test_newcomers_since_the_last_directory_read_cost_one_pass_not_a_lookup_each() -> None:
+    notifier = Notifier(*EVERYONE)
+    await notifier.broadcast(declared(IncidentScope(regions=("eu-south",))))
+    newcomers = [customer(f"newcomer-{n}", regions=["eu-north"]) for n in range(3)]
+    notifier.directory.customers.documents |= {c["_id"]: c for c in newcomers}
+    notifier.clock.advance(60)  # well within the time the webhook secrets are kept
+    later = declared(IncidentScope(regions=("eu-north",)), event_id="event-declared-2")
+    finds = notifier.directory.customers.finds
+
+    await notifier.broadcast(later.model_copy(update={"occurred_at": notifier.clock()}))
+
+    webhooks = [
+        n
+        for n in notifier.store.documents.values()
+        if n["channel"] == "webhook" and n["customer_id"].startswith("newcomer")
+    ]
+    assert [n["status"] for n in webhooks] == [DeliveryStatus.DELIVERED] * 3
+    assert notifier.directory.customers.lookups == 0
+    assert notifier.directory.customers.finds == finds + 2  # the audience, the secrets again
+
+
 async def test_a_broadcast_reads_the_directory_in_passes_not_customer_by_customer() -> None:
     notifier = Notifier(*EVERYONE)
 

@@ -5,10 +5,11 @@ collection is only ever inserted into on this path, never scanned or updated doc
 document. What a chunk already stored is kept in its small progress record, so a chunk handed
 out again (its instance died, its offset was not committed) delivers only what is left.
 
-A delivery slot is given back only once its outcome is recorded, so at most
-`broadcast_concurrency` deliveries are ever under way or done-but-unrecorded: that is all a
-crash can repeat. A failed attempt is stored with its retry time and left to the delivery
-worker.
+At most `broadcast_concurrency` deliveries are under way at once, and at most
+`broadcast_unrecorded_max` are under way or done but not yet recorded: a delivery takes one of
+those permits before it starts and gives it back only once its outcome is stored, so that is
+all a crash can repeat, while deliveries go on during a flush. A failed attempt is stored
+with its retry time and left to the delivery worker.
 """
 
 import asyncio
@@ -48,7 +49,7 @@ class _ChunkRun:
     key: str
     lease_until: datetime
     settled: list[tuple[Document, list[NotificationEvent]]] = field(default_factory=list)
-    held: int = 0  # delivery slots taken and not yet given back by a flush
+    held: int = 0  # unrecorded permits taken and not yet given back by a flush
     flush_now: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -73,8 +74,9 @@ class BroadcastDeliveries:
         self._sleep = sleep
         self._lease = timedelta(seconds=settings.broadcast_lease_s)
         self._slots = asyncio.Semaphore(settings.broadcast_concurrency)
-        # Stored as soon as half the slots wait on it, so deliveries rarely stall on a flush.
-        self._flush_at = max(1, settings.broadcast_concurrency // 2)
+        self._unrecorded = asyncio.Semaphore(settings.broadcast_unrecorded_max)
+        # Stored as soon as a quarter of the permits wait on it: deliveries rarely stall.
+        self._flush_at = max(1, settings.broadcast_unrecorded_max // 4)
         self.owner = f"notifier-{uuid.uuid4().hex[:12]}"
 
     async def on_chunk(self, chunk: BroadcastChunk) -> int:
@@ -125,8 +127,9 @@ class BroadcastDeliveries:
                 group.create_task(self._flush_until(finished, run))
                 async with asyncio.TaskGroup() as deliveries:
                     for document in documents:
-                        await self._slots.acquire()  # bounded: not a task per recipient
+                        await self._unrecorded.acquire()
                         run.held += 1
+                        await self._slots.acquire()  # bounded: not a task per recipient
                         deliveries.create_task(self._deliver_into(document, run))
                 finished.set()
                 run.flush_now.set()
@@ -139,16 +142,19 @@ class BroadcastDeliveries:
             self._give_back(run, run.held)  # only left over when the chunk failed
 
     async def _deliver_into(self, document: Document, run: _ChunkRun) -> None:
-        settled = await self._deliver(document)
+        try:
+            settled = await self._deliver(document)
+        finally:
+            self._slots.release()
         # Looked up after the delivery: a flush swaps the list while it runs.
         run.settled.append(settled)
         if len(run.settled) >= self._flush_at:
             run.flush_now.set()
 
-    def _give_back(self, run: _ChunkRun, slots: int) -> None:
-        run.held -= slots
-        for _ in range(slots):
-            self._slots.release()
+    def _give_back(self, run: _ChunkRun, permits: int) -> None:
+        run.held -= permits
+        for _ in range(permits):
+            self._unrecorded.release()
 
     async def _deliver(self, document: Document) -> tuple[Document, list[NotificationEvent]]:
         try:

@@ -26,6 +26,9 @@ class NotifierSettings(ServiceSettings):
     broadcast_chunk_size: Annotated[int, Field(ge=1, le=1000)] = 250
     # Deliveries of broadcast chunks in flight at once in one instance, beside the worker's.
     broadcast_concurrency: Annotated[int, Field(ge=1, le=1000)] = 32
+    # Broadcast deliveries under way or done but not yet recorded, at most: all that an
+    # instance that dies can send twice. The larger, the less deliveries wait on the store.
+    broadcast_unrecorded_max: Annotated[int, Field(ge=1, le=10_000)] = 256
     # A chunk's owner renews its claim well within this; another instance takes over a
     # chunk whose claim ran out (its owner died) when Kafka hands the chunk to it again.
     broadcast_lease_s: Seconds = 30.0

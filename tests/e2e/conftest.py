@@ -36,6 +36,9 @@ KAFKA_ENV = "SWITCHBOARD_TEST_KAFKA_BOOTSTRAP"
 MONGO_ENV = "SWITCHBOARD_TEST_MONGO_URL"
 
 # Second-scale timings so retries and the relay show up within a test.
+# Broadcast deliveries a notifier may have under way or unrecorded when it dies: what the
+# outage test allows to reach a receiver twice. Well below the broadcast it kills.
+BROADCAST_UNRECORDED_MAX = 64
 FAST_TIMINGS = {
     "SWITCHBOARD_RELAY_INTERVAL_S": "0.5",
     "SWITCHBOARD_RELAY_GRACE_S": "1.0",
@@ -48,6 +51,7 @@ FAST_TIMINGS = {
     # minute: claims run out sooner.
     "SWITCHBOARD_DELIVERY_LEASE_S": "5",
     "SWITCHBOARD_BROADCAST_LEASE_S": "2",
+    "SWITCHBOARD_BROADCAST_UNRECORDED_MAX": str(BROADCAST_UNRECORDED_MAX),
     "SWITCHBOARD_RULES_PATH": str(Path(__file__).with_name("fast_sla_rules.toml")),
     "SWITCHBOARD_LOG_LEVEL": "INFO",
 }

@@ -14,9 +14,9 @@ import pytest
 
 from infra.services import Platform
 from services.notifier.channels.email import NOTIFICATION_ID_HEADER
-from services.notifier.settings import NotifierSettings
 from shared.mongo import Collections, Database, Document
 from shared.topics import INCIDENT_EVENTS
+from tests.e2e.conftest import BROADCAST_UNRECORDED_MAX
 from tests.e2e.desk import Desk
 from tests.e2e.support import (
     Endpoints,
@@ -38,7 +38,7 @@ SECRET = "whsec_outage_0123456789abcdef"
 PHASES = ("IncidentDeclared", "IncidentUpdated", "IncidentResolved")
 # At most this many broadcast deliveries are under way or done but unrecorded when the notifier
 # dies: only those can reach a receiver twice.
-IN_FLIGHT = NotifierSettings.model_fields["broadcast_concurrency"].default
+IN_FLIGHT = BROADCAST_UNRECORDED_MAX
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ SETTINGS = NotifierSettings(
     kafka_bootstrap="127.0.0.1:1",
     broadcast_chunk_size=2,
     broadcast_concurrency=2,
+    broadcast_unrecorded_max=4,
     broadcast_lease_s=30.0,
     delivery_backoff_s=10.0,
 )
@@ -312,7 +313,7 @@ async def test_a_chunk_taken_over_after_a_crash_delivers_only_what_was_left() ->
     assert progress[key]["completed_at"] is not None
 
 
-async def test_no_more_deliveries_than_slots_go_out_while_their_outcomes_are_unrecorded() -> None:
+async def test_no_more_deliveries_than_permitted_go_out_while_outcomes_are_unrecorded() -> None:
     many = [customer(f"customer-{n:02d}", regions=["eu-south"]) for n in range(3)]
     notifier = Notifier(*many)
     chunk = await first_chunk(notifier, declared(IncidentScope(regions=("eu-south",))))
@@ -323,8 +324,8 @@ async def test_no_more_deliveries_than_slots_go_out_while_their_outcomes_are_unr
         await asyncio.sleep(0.01)
     stalled.cancel()
 
-    # Delivered but never recorded: all a crash now could repeat, capped by the slots.
-    assert sum(notifier.handed_over().values()) == SETTINGS.broadcast_concurrency
+    # Delivered but never recorded: all a crash now could repeat, capped by the permits.
+    assert sum(notifier.handed_over().values()) == SETTINGS.broadcast_unrecorded_max
 
 
 async def test_a_live_instance_is_left_to_finish_its_chunk_until_its_claim_runs_out() -> None:

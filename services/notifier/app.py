@@ -98,7 +98,7 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
     )
     broker.include_router(
         build_broadcast_router(
-            planner, chunk_deliveries, settings.notifier_group, settings.partition_workers
+            planner, chunk_deliveries, settings.notifier_group, settings.broadcast_chunk_workers
         )
     )
     tasks: set[asyncio.Task[None]] = set()

@@ -29,6 +29,9 @@ class NotifierSettings(ServiceSettings):
     # Broadcast deliveries under way or done but not yet recorded, at most: all that an
     # instance that dies can send twice. The larger, the less deliveries wait on the store.
     broadcast_unrecorded_max: Annotated[int, Field(ge=1, le=10_000)] = 256
+    # Chunks one instance delivers side by side, each from partitions of its own (at most the
+    # broadcast topic's partitions are busy); they share the two limits above.
+    broadcast_chunk_workers: Annotated[int, Field(ge=1, le=32)] = 3
     # A chunk's owner renews its claim well within this; another instance takes over a
     # chunk whose claim ran out (its owner died) when Kafka hands the chunk to it again.
     broadcast_lease_s: Seconds = 30.0

@@ -35,9 +35,13 @@ def build_router(
 
 
 def build_broadcast_router(
-    planner: BroadcastPlanner, deliveries: BroadcastDeliveries, group_id: str, workers: int = 1
+    planner: BroadcastPlanner,
+    deliveries: BroadcastDeliveries,
+    group_id: str,
+    chunk_workers: int = 1,
 ) -> KafkaRouter:
-    """Outage broadcasts: plan each incident event's audience, then deliver it chunk by chunk.
+    """Outage broadcasts: plan each incident event's audience, then deliver it chunk by chunk,
+    `chunk_workers` chunks side by side.
 
     Planning has a consumer group of its own, so a long plan never holds up the chunks.
     """
@@ -57,7 +61,7 @@ def build_broadcast_router(
         INCIDENT_BROADCASTS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
-        max_workers=workers,
+        max_workers=chunk_workers,
         max_poll_interval_ms=CHUNK_POLL_INTERVAL_MS,
         title="incident-broadcasts",
         description=INCIDENT_BROADCASTS.description,

@@ -93,6 +93,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for a broadcast")
     parser.add_argument(
+        "--settle-timeout",
+        type=float,
+        help="seconds to wait for the consumers to catch up (default: --timeout)",
+    )
+    parser.add_argument(
         "--poll-s", type=float, default=1.0, help="least pause between counts (they are scans)"
     )
     parser.add_argument(
@@ -109,6 +114,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--warm-up-customers", type=positive, default=200, help="of the warm-up broadcast"
     )
     args = parse_with_servers(parser, argv, DEFAULT_OUT)
+    args.settle_timeout = args.settle_timeout or args.timeout
     # Recorded with the parameters: the notifier's settings the raw delivery baseline follows.
     args.broadcast_concurrency = int_setting(args, NotifierSettings, "broadcast_concurrency")
     per_origin = int_setting(args, NotifierSettings, "webhook_max_concurrent_per_endpoint")

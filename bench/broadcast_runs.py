@@ -169,7 +169,9 @@ class BroadcastBench:
     async def _settle(self, moment: str) -> Figures:
         """Seconds until the consumers caught up; a flag, not a crash, if they did not."""
         try:
-            seconds = await wait_until_consumed(self.servers.kafka_bootstrap, self.args.timeout)
+            seconds = await wait_until_consumed(
+                self.servers.kafka_bootstrap, self.args.settle_timeout
+            )
         except NotSettled as error:
             print(f"bench: {error}; carrying on ({moment})", file=sys.stderr, flush=True)
             return {f"settle_{moment}_timed_out": 1.0}

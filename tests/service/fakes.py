@@ -75,35 +75,49 @@ def open_ticket_command(
     )
 
 
-class FakeTicketStore(TicketStore):
-    """Ticket documents in a dict, with the semantics of the MongoDB store: a save is refused
-    with ConcurrentUpdate unless the ticket is still at the version it was loaded at."""
+class VersionedDocuments:
+    """Aggregate documents in a dict, with the semantics of the MongoDB store: a save is
+    refused with ConcurrentUpdate unless the document is still at the version it was loaded
+    at; the events are appended to its timeline and its outbox."""
 
     def __init__(self) -> None:
         self.documents: dict[str, Document] = {}
         self.saves = 0
 
-    async def get(self, ticket_id: str) -> Document | None:
-        document = self.documents.get(ticket_id)
+    async def get(self, aggregate_id: str) -> Document | None:
+        document = self.documents.get(aggregate_id)
         return copy.deepcopy(document) if document is not None else None
 
-    async def save(self, decision: Decision, loaded_version: int | None) -> Document:
-        ticket_id = decision.ticket.ticket_id
-        current = self.documents.get(ticket_id)
+    def _save_versioned(
+        self,
+        aggregate_id: str,
+        state: Document,
+        events: list[Document],
+        loaded_version: int | None,
+    ) -> Document:
+        current = self.documents.get(aggregate_id)
         if (current is None) != (loaded_version is None) or (
             current is not None and current["version"] != loaded_version
         ):
-            raise ConcurrentUpdate(ticket_id)
-        events = [event.model_dump(mode="json") for event in decision.events]
-        before: Document = current or {"_id": ticket_id, "events": [], "outbox_pending": []}
-        self.documents[ticket_id] = {
+            raise ConcurrentUpdate(aggregate_id)
+        before: Document = current or {"_id": aggregate_id, "events": [], "outbox_pending": []}
+        self.documents[aggregate_id] = {
             **before,
-            **_state(decision.ticket),
+            **state,
             "events": before["events"] + events,
             "outbox_pending": before["outbox_pending"] + [e["event_id"] for e in events],
         }
         self.saves += 1
-        return copy.deepcopy(self.documents[ticket_id])
+        return copy.deepcopy(self.documents[aggregate_id])
+
+
+class FakeTicketStore(VersionedDocuments, TicketStore):
+    """Ticket documents in a dict, versioned as in MongoDB."""
+
+    async def save(self, decision: Decision, loaded_version: int | None) -> Document:
+        events = [event.model_dump(mode="json") for event in decision.events]
+        state = _state(decision.ticket)
+        return self._save_versioned(decision.ticket.ticket_id, state, events, loaded_version)
 
     async def record_delivery(self, ticket_id: str, entry: Document) -> bool:
         document = self.documents.get(ticket_id)
@@ -548,34 +562,13 @@ class FakeDatabase(dict[str, FakeCollection]):
         return self.setdefault(name, FakeCollection())
 
 
-class FakeIncidentStore(IncidentStore):
-    """Incident documents in a dict, saved under the same version check as in MongoDB."""
-
-    def __init__(self) -> None:
-        self.documents: dict[str, Document] = {}
-        self.saves = 0
-
-    async def get(self, aggregate_id: str) -> Document | None:
-        document = self.documents.get(aggregate_id)
-        return copy.deepcopy(document) if document is not None else None
+class FakeIncidentStore(VersionedDocuments, IncidentStore):
+    """Incident documents in a dict, versioned as in MongoDB."""
 
     async def save(self, decision: IncidentDecision, loaded_version: int | None) -> Document:
-        incident_id = decision.incident.incident_id
-        current = self.documents.get(incident_id)
-        if (current is None) != (loaded_version is None) or (
-            current is not None and current["version"] != loaded_version
-        ):
-            raise ConcurrentUpdate(incident_id)
         events = [event.model_dump(mode="json") for event in decision.events]
-        before: Document = current or {"_id": incident_id, "events": [], "outbox_pending": []}
-        self.documents[incident_id] = {
-            **before,
-            **incident_state(decision.incident),
-            "events": before["events"] + events,
-            "outbox_pending": before["outbox_pending"] + [e["event_id"] for e in events],
-        }
-        self.saves += 1
-        return copy.deepcopy(self.documents[incident_id])
+        state = incident_state(decision.incident)
+        return self._save_versioned(decision.incident.incident_id, state, events, loaded_version)
 
     async def mark_published(self, aggregate_id: str, event_ids: list[str]) -> None:
         document = self.documents[aggregate_id]

@@ -70,7 +70,7 @@ def parse_with_servers(
     """Add the options for results and servers (--out, --kafka, --mongo, --service-env), parse."""
     parser.add_argument("--out", type=Path, default=out, help="JSON results file")
     parser.add_argument("--kafka", help="bootstrap of a running Kafka (with --mongo)")
-    parser.add_argument("--mongo", help="URL of a running MongoDB/FerretDB (with --kafka)")
+    parser.add_argument("--mongo", help="URL of a running MongoDB-wire store (with --kafka)")
     parser.add_argument(
         "--service-env",
         action="append",
@@ -161,10 +161,10 @@ def _servers(
     """Kafka and MongoDB endpoints, and the pids of the processes to meter."""
     if args.kafka:
         return args.kafka, args.mongo, {"bench": os.getpid()}
-    print(f"starting Kafka and FerretDB under {workdir}", flush=True)
+    print(f"starting Kafka and the store under {workdir}", flush=True)
     stack = start_local_stack(workdir / "stack")
     resources.callback(stack.stop)
-    started = {"kafka": stack.kafka.pid, "ferretdb": stack.ferretdb.pid}
+    started = {"kafka": stack.kafka.pid, "store": stack.store.pid}
     pids = {name: pid for name, pid in started.items() if pid is not None}
     return stack.kafka_bootstrap, stack.mongo_url, {"bench": os.getpid(), **pids}
 

@@ -1,1 +1,1 @@
-"""Real Kafka and FerretDB for local development, tests and CI, run without Docker."""
+"""Real Kafka and a MongoDB-wire document store for development, tests and CI, without Docker."""

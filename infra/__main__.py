@@ -1,4 +1,4 @@
-"""Command line `python -m infra provision|start|stop|status` for the local Kafka and FerretDB."""
+"""`python -m infra provision|start|stop|status` for the local Kafka and document store."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.ferretdb import FerretDBServer, mongo_answers
 from infra.kafka import KafkaServer, kafka_answers
 from infra.paths import default_state_dir, env_port
 from infra.processes import ServerError
 from infra.provision import ProvisionError, provision_all
 from infra.stack import READY_TIMEOUT, LocalStack
+from infra.store import StoreServer, mongo_answers
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class _Service:
     """One server as the CLI reports it: name, server object, configured address, probe."""
 
     name: str
-    server: KafkaServer | FerretDBServer
+    server: KafkaServer | StoreServer
     address: str
     answers: Callable[[str], bool]
 
@@ -53,8 +53,8 @@ def _run(command: str, stack: LocalStack, timeout: float) -> int:
 
 
 def _provision() -> int:
-    libs, binary = provision_all()
-    print(f"KAFKA_LIBS={libs}\nFERRETDB_BINARY={binary}")
+    libs, store = provision_all()
+    print(f"KAFKA_LIBS={libs}\nSTORE_CLASSPATH={store.classpath}")
     return 0
 
 
@@ -105,13 +105,13 @@ COMMANDS = ("provision", "start", "status", "stop")
 def _services(stack: LocalStack) -> list[_Service]:
     return [
         _Service("kafka", stack.kafka, stack.kafka_bootstrap, kafka_answers),
-        _Service("ferretdb", stack.ferretdb, stack.mongo_url, mongo_answers),
+        _Service("store", stack.store, stack.mongo_url, mongo_answers),
     ]
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m infra", description="Run a real Kafka and FerretDB locally, no Docker."
+        prog="python -m infra", description="Run a real Kafka and store locally, no Docker."
     )
     parser.add_argument("command", choices=COMMANDS)
     parser.add_argument(

@@ -26,9 +26,9 @@ def kafka_libs_dir() -> Path:
     return cache_dir() / "kafka" / "libs"
 
 
-def ferretdb_binary_path() -> Path:
-    """The FerretDB launcher built from `infra/ferretdb`."""
-    return cache_dir() / "bin" / "ferretdb-launcher"
+def store_runtime_dir() -> Path:
+    """The store's jars (`libs/`) and its launcher compiled from `infra/store` (`classes/`)."""
+    return cache_dir() / "store"
 
 
 def default_state_dir() -> Path:

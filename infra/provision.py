@@ -1,10 +1,9 @@
-"""Fetch the Kafka jars and build the FerretDB launcher into the cache, once per source change."""
+"""Fetch the Kafka and store jars and compile the store launcher into the cache, once per change."""
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -12,13 +11,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from infra.paths import INFRA_DIR, cache_dir, ferretdb_binary_path, kafka_libs_dir
+from infra.paths import INFRA_DIR, cache_dir, kafka_libs_dir, store_runtime_dir
 
 KAFKA_POM = INFRA_DIR / "kafka" / "pom.xml"
-FERRETDB_SOURCE_DIR = INFRA_DIR / "ferretdb"
-FERRETDB_SOURCES = ("main.go", "go.mod", "go.sum")
+STORE_DIR = INFRA_DIR / "store"
+STORE_POM = STORE_DIR / "pom.xml"
+STORE_MAIN_CLASS = "switchboard.store.StoreServer"
 
 
 class ProvisionError(RuntimeError):
@@ -40,58 +41,71 @@ def ensure_kafka_libs() -> Path:
     return libs
 
 
-def ensure_ferretdb_binary() -> Path:
-    """Return the FerretDB launcher, building it with Go if its sources changed."""
-    binary = ferretdb_binary_path()
-    digest = _digest([FERRETDB_SOURCE_DIR / name for name in FERRETDB_SOURCES])
-    with _locked(binary.parent / ".lock"):
-        if _is_current(binary, digest):
-            return binary
-        _progress("building the FerretDB launcher with Go (first run takes a few minutes)")
-        started = time.monotonic()
-        _run_go_build(binary)
-        _write_stamp(binary, digest)
-        _progress(f"FerretDB launcher ready in {time.monotonic() - started:.0f}s")
-    return binary
+@dataclass(frozen=True)
+class StoreRuntime:
+    """The store's jars and compiled launcher."""
+
+    libs: Path
+    classes: Path
+
+    @property
+    def classpath(self) -> str:
+        """The JVM classpath (the JVM expands the `*` itself; no shell is involved)."""
+        return f"{self.classes}:{self.libs / '*'}"
 
 
-def provision_all() -> tuple[Path, Path]:
-    """Provision Kafka and FerretDB side by side; return (kafka libs folder, ferretdb binary)."""
+def ensure_store_runtime() -> StoreRuntime:
+    """The store's runtime: jars fetched and launcher compiled again when their sources change."""
+    runtime_dir = store_runtime_dir()
+    digest = _digest([STORE_POM, *_store_sources()])
+    with _locked(runtime_dir.parent / ".store.lock"):
+        if not _is_current(runtime_dir, digest):
+            _progress("fetching the store's jars with Maven and compiling its launcher")
+            started = time.monotonic()
+            _replace_dir(runtime_dir, _build_store)
+            _write_stamp(runtime_dir, digest)
+            _progress(f"store ready in {time.monotonic() - started:.0f}s")
+    return StoreRuntime(runtime_dir / "libs", runtime_dir / "classes")
+
+
+def provision_all() -> tuple[Path, StoreRuntime]:
+    """Provision Kafka and the store side by side; return (Kafka libs folder, store runtime)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         libs = pool.submit(ensure_kafka_libs)
-        binary = pool.submit(ensure_ferretdb_binary)
-        return libs.result(), binary.result()
+        store = pool.submit(ensure_store_runtime)
+        return libs.result(), store.result()
+
+
+def _store_sources() -> list[Path]:
+    return sorted((STORE_DIR / "src").rglob("*.java"))
+
+
+def _build_store(output_dir: Path) -> None:
+    libs = output_dir / "libs"
+    _copy_dependencies(STORE_POM, libs)
+    javac = [_tool("javac"), "--release", "17", "-d", str(output_dir / "classes")]
+    _run([*javac, "-cp", str(libs / "*"), *map(str, _store_sources())], cwd=STORE_DIR)
 
 
 def _run_maven(output_dir: Path) -> None:
+    _copy_dependencies(KAFKA_POM, output_dir)
+
+
+def _copy_dependencies(pom: Path, output_dir: Path) -> None:
     _run(
         [
             _tool("mvn"),
             "-B",
             "-q",
             "-f",
-            str(KAFKA_POM),
+            str(pom),
             f"-Dmaven.repo.local={cache_dir() / 'm2'}",
             "dependency:copy-dependencies",
             "-DincludeScope=runtime",
             f"-DoutputDirectory={output_dir}",
         ],
-        cwd=KAFKA_POM.parent,
+        cwd=pom.parent,
     )
-
-
-def _run_go_build(binary: Path) -> None:
-    # Module and build caches live in our cache so one folder holds everything provisioned;
-    # -modcacherw keeps that folder deletable with a plain `rm -rf`.
-    env = os.environ | {
-        "GOMODCACHE": str(cache_dir() / "go" / "mod"),
-        "GOCACHE": str(cache_dir() / "go" / "build"),
-        "CGO_ENABLED": "0",
-    }
-    tmp = binary.with_name(binary.name + ".tmp")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    _run([_tool("go"), "build", "-modcacherw", "-o", str(tmp), "."], FERRETDB_SOURCE_DIR, env)
-    tmp.replace(binary)
 
 
 def _replace_dir(target: Path, fill: Callable[[Path], None]) -> None:

@@ -1,4 +1,4 @@
-"""Kafka and FerretDB side by side under one folder: the stack tests and `python -m infra` run."""
+"""Kafka and the document store side by side under one folder, for tests and `python -m infra`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from infra.ferretdb import FerretDBServer
 from infra.kafka import KafkaServer
 from infra.processes import free_ports
 from infra.provision import provision_all
+from infra.store import StoreServer
 
 READY_TIMEOUT = 90.0
 
@@ -28,10 +28,10 @@ class _Server(Protocol):
 
 @dataclass
 class LocalStack:
-    """A Kafka broker and a FerretDB server; `with` stops both on exit."""
+    """A Kafka broker and a document store; `with` stops both on exit."""
 
     kafka: KafkaServer
-    ferretdb: FerretDBServer
+    store: StoreServer
     stop_at_exit: bool = True  # stop the servers when this Python process exits
 
     @classmethod
@@ -47,13 +47,13 @@ class LocalStack:
             log_dir=root / "logs",
             pid_file=root / "kafka.pid",
         )
-        ferretdb = FerretDBServer(
+        store = StoreServer(
             port=mongo_port,
-            data_dir=root / "ferretdb",
-            log_file=root / "logs" / "ferretdb.log",
-            pid_file=root / "ferretdb.pid",
+            data_dir=root / "store",
+            log_file=root / "logs" / "store.log",
+            pid_file=root / "store.pid",
         )
-        return cls(kafka, ferretdb)
+        return cls(kafka, store)
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -62,15 +62,15 @@ class LocalStack:
 
     @property
     def mongo_url(self) -> str:
-        """MongoDB connection string of FerretDB."""
-        return self.ferretdb.url
+        """MongoDB connection string of the store."""
+        return self.store.url
 
     def start(self, timeout: float = READY_TIMEOUT) -> None:
         """Start whichever server is not running, then wait until both answer."""
         provision_all()  # both builds at once on a cold cache, instant on a warm one
         started: list[_Server] = []
         try:
-            # Launch both before waiting on either: the JVM and FerretDB boot in parallel.
+            # Launch both before waiting on either: the two JVMs boot in parallel.
             for server in self._servers():
                 if not server.running():
                     server.start()
@@ -104,11 +104,11 @@ class LocalStack:
         self.stop()
 
     def _servers(self) -> tuple[_Server, _Server]:
-        return (self.kafka, self.ferretdb)
+        return (self.kafka, self.store)
 
 
 def start_local_stack(base_dir: Path, timeout: float = READY_TIMEOUT) -> LocalStack:
-    """Start Kafka and FerretDB on free loopback ports with everything under `base_dir`."""
+    """Start Kafka and the store on free loopback ports with everything under `base_dir`."""
     kafka_port, controller_port, mongo_port = free_ports(3)
     stack = LocalStack.in_dir(base_dir, kafka_port, controller_port, mongo_port)
     stack.start(timeout)

@@ -1,4 +1,4 @@
-"""`python -m infra.up`: Kafka, FerretDB and the three services, up until Ctrl-C."""
+"""`python -m infra.up`: Kafka, the document store and the three services, up until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def main() -> int:
         env_port("SWITCHBOARD_MONGO_PORT", 27017),
     )
     # Servers someone started before (`python -m infra start`) are left running at exit.
-    started_here = not (stack.kafka.adopt() and stack.ferretdb.adopt())
+    started_here = not (stack.kafka.adopt() and stack.store.adopt())
     stack.stop_at_exit = started_here
     platform = Platform(
         kafka_bootstrap=stack.kafka_bootstrap,
@@ -38,7 +38,7 @@ def main() -> int:
         pid_dir=state_dir,
     )
     try:
-        _say("starting Kafka and FerretDB (the first run downloads and builds them)")
+        _say("starting Kafka and the document store (the first run downloads them)")
         stack.start()
         _say("starting workflow, notifier and intake")
         platform.start()

@@ -1,4 +1,4 @@
-"""Fixtures for end-to-end tests: real Kafka, real FerretDB, the real services as processes."""
+"""End-to-end fixtures: real Kafka, the real document store, the real services as processes."""
 
 import os
 import threading

@@ -1,4 +1,4 @@
-"""FerretDB (MongoDB wire protocol on embedded SQLite) run from the cached launcher binary."""
+"""The embedded document store: mongo-java-server on H2 through the launcher in `infra/store`."""
 
 from __future__ import annotations
 
@@ -9,23 +9,29 @@ from urllib.parse import urlsplit
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from infra.kafka import find_java
 from infra.processes import LOOPBACK, STOP_TIMEOUT, PidRecord, ServerError, ServerProcess, port_open
-from infra.provision import ensure_ferretdb_binary
+from infra.provision import STORE_MAIN_CLASS, StoreRuntime, ensure_store_runtime
+
+DATA_FILE = "switchboard.mv.db"
+# The wire layer logs every connection at INFO; only its warnings are worth a line.
+QUIET_LOGGERS = ("de.bwaldvogel.mongo.wire", "de.bwaldvogel.mongo.backend")
 
 
 @dataclass
-class FerretDBServer:
-    """One FerretDB on loopback, its SQLite files in `data_dir`."""
+class StoreServer:
+    """One store on loopback, its MVStore file in `data_dir`."""
 
     port: int
     data_dir: Path
     log_file: Path
-    binary: Path | None = None  # None: build into the cache on start
     pid_file: Path | None = None
+    heap_max: str = "1g"
+    java: str | None = None  # None: $JAVA_HOME/bin/java, else `java` on PATH
     _process: ServerProcess = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._process = ServerProcess("ferretdb", self.log_file, self.pid_file)
+        self._process = ServerProcess("store", self.log_file, self.pid_file)
 
     @property
     def url(self) -> str:
@@ -38,15 +44,32 @@ class FerretDBServer:
         return self._process.pid
 
     def start(self) -> int:
-        """Launch FerretDB; return its pid."""
+        """Launch the store; return its pid."""
         if self.running():
-            raise ServerError(f"ferretdb is already running (pid {self.pid})")
+            raise ServerError(f"store is already running (pid {self.pid})")
         if port_open(self.port):
-            raise ServerError(f"ferretdb port {self.port} is in use")
-        binary = self.binary or ensure_ferretdb_binary()
+            raise ServerError(f"store port {self.port} is in use")
+        runtime = ensure_store_runtime()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        argv = [str(binary), "-listen", f"{LOOPBACK}:{self.port}", "-data", str(self.data_dir)]
-        return self._process.start(argv, self.url)
+        return self._process.start(self._command(runtime), self.url)
+
+    def _command(self, runtime: StoreRuntime) -> list[str]:
+        quiet = [f"-Dorg.slf4j.simpleLogger.log.{name}=warn" for name in QUIET_LOGGERS]
+        return [
+            self.java or find_java(),
+            "-Xms128m",
+            f"-Xmx{self.heap_max}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            "-Dorg.slf4j.simpleLogger.showDateTime=true",
+            *quiet,
+            "-cp",
+            runtime.classpath,
+            STORE_MAIN_CLASS,
+            LOOPBACK,
+            str(self.port),
+            str(self.data_dir / DATA_FILE),
+        ]
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Block until the server answers a ping; raise with its log if it dies."""
@@ -67,6 +90,10 @@ class FerretDBServer:
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop the server (SIGTERM, then SIGKILL after `timeout`)."""
         self._process.stop(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL the server at once, as a crash would."""
+        self._process.stop(0.0)
 
 
 def mongo_answers(url: str, timeout: float = 1.0) -> bool:

@@ -1,0 +1,95 @@
+package switchboard.store;
+
+import java.util.List;
+
+import org.h2.mvstore.MVStore;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.wire.message.MongoMessage;
+import io.netty.channel.Channel;
+
+/**
+ * mongo-java-server's H2 backend, with three changes the platform relies on: a write is
+ * committed to the store file before it is acknowledged (so a killed server keeps every
+ * acknowledged write), non-unique indexes are used, and {@code explain} names the index a
+ * find would use.
+ */
+final class DurableH2Backend extends H2Backend {
+
+    DurableH2Backend(MVStore mvStore) {
+        super(mvStore);
+    }
+
+    @Override
+    protected MongoDatabase openOrCreateDatabase(String databaseName) {
+        return new IndexedH2Database(databaseName, getMvStore(), getCursorRegistry());
+    }
+
+    @Override
+    public Document handleMessage(MongoMessage message) {
+        try {
+            return super.handleMessage(message);
+        } finally {
+            commitPendingWrites();
+        }
+    }
+
+    @Override
+    public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+        if ("explain".equalsIgnoreCase(command)) {
+            return explain(databaseName, (Document) query.get(command));
+        }
+        return super.handleCommand(channel, databaseName, command, query);
+    }
+
+    private void commitPendingWrites() {
+        MVStore store = getMvStore();
+        if (store.hasUnsavedChanges()) {
+            store.commit();
+        }
+    }
+
+    // The plan a find would run: the first index whose canHandle accepts the filter, as the
+    // collection's own query does, reported in the shape MongoDB's queryPlanner uses.
+    private Document explain(String databaseName, Document explained) {
+        String collectionName = (String) explained.get("find");
+        if (collectionName == null) {
+            throw new IllegalArgumentException("explain supports find only");
+        }
+        Object filter = explained.get("filter");
+        Document query = filter instanceof Document given ? given : new Document();
+        MongoCollection<?> collection = resolveDatabase(databaseName).resolveCollection(collectionName, false);
+        Document plan = new Document("stage", "COLLSCAN");
+        if (collection != null) {
+            for (Index<?> index : collection.getIndexes()) {
+                if (index.canHandle(query)) {
+                    Document scan = new Document("stage", "IXSCAN").append("indexName", index.getName())
+                        .append("keyPattern", index.toIndexDescription().get("key"));
+                    plan = new Document("stage", "FETCH").append("inputStage", scan);
+                    break;
+                }
+            }
+        }
+        Document planner = new Document("namespace", databaseName + "." + collectionName)
+            .append("parsedQuery", query).append("winningPlan", plan).append("rejectedPlans", List.of());
+        return new Document("queryPlanner", planner).append("ok", 1.0);
+    }
+
+    /** MongoDB 6.0's version and wire version, the oldest PyMongo 4.20 accepts with room to spare. */
+    static final MongoVersion VERSION = new MongoVersion() {
+        @Override
+        public List<Integer> getVersionArray() {
+            return List.of(6, 0, 0);
+        }
+
+        @Override
+        public int getWireVersion() {
+            return 17;
+        }
+    };
+}

@@ -1,0 +1,193 @@
+package switchboard.store;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.h2.mvstore.Cursor;
+import org.h2.mvstore.MVMap;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.Missing;
+import de.bwaldvogel.mongo.bson.BsonRegularExpression;
+import de.bwaldvogel.mongo.bson.Document;
+
+/**
+ * A non-unique (and multikey) index kept in an MVStore map, which mongo-java-server leaves
+ * unimplemented. An entry's key is the encoded key values followed by the encoded position,
+ * so equality (and {@code $in}) on a leading prefix of the index keys is a prefix scan; the
+ * collection then applies the whole filter to the documents found.
+ */
+final class SecondaryIndex extends Index<Object> {
+
+    private static final String ID_FIELD = "_id";
+
+    private final MVMap<String, Object> entries;
+
+    SecondaryIndex(MVMap<String, Object> entries, String name, List<IndexKey> keys, boolean sparse) {
+        super(name, keys, sparse);
+        this.entries = entries;
+    }
+
+    @Override
+    public Object getPosition(Document document) {
+        return null;
+    }
+
+    @Override
+    public void checkAdd(Document document, MongoCollection<Object> collection) {
+        // Not unique: nothing to refuse.
+    }
+
+    @Override
+    public synchronized void add(Document document, Object position, MongoCollection<Object> collection) {
+        for (String key : entryKeys(document, position)) {
+            entries.put(key, Missing.ofNullable(position));
+        }
+    }
+
+    @Override
+    public synchronized Object remove(Document document) {
+        Object position = positionOf(document);
+        for (String key : entryKeys(document, position)) {
+            entries.remove(key);
+        }
+        return position;
+    }
+
+    @Override
+    public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Object> collection) {
+        // Not unique: nothing to refuse.
+    }
+
+    @Override
+    public synchronized void updateInPlace(Document oldDocument, Document newDocument, Object position,
+                                           MongoCollection<Object> collection) {
+        Set<String> before = entryKeys(oldDocument, position);
+        Set<String> after = entryKeys(newDocument, position);
+        for (String key : before) {
+            if (!after.contains(key)) {
+                entries.remove(key);
+            }
+        }
+        for (String key : after) {
+            if (!before.contains(key)) {
+                entries.put(key, Missing.ofNullable(position));
+            }
+        }
+    }
+
+    @Override
+    public boolean canHandle(Document query) {
+        return equalityValues(query, keys().get(0)) != null;
+    }
+
+    @Override
+    public synchronized Iterable<Object> getPositions(Document query) {
+        List<String> prefixes = List.of("");
+        for (String key : keys()) {
+            List<Object> values = equalityValues(query, key);
+            if (values == null) {
+                break;
+            }
+            List<String> longer = new ArrayList<>();
+            for (String prefix : prefixes) {
+                for (Object value : values) {
+                    longer.add(prefix + IndexKeys.component(value));
+                }
+            }
+            prefixes = longer;
+        }
+        Set<Object> positions = new LinkedHashSet<>();
+        for (String prefix : prefixes) {
+            Cursor<String, Object> cursor = entries.cursor(prefix);
+            while (cursor.hasNext()) {
+                String entry = cursor.next();
+                if (!entry.startsWith(prefix)) {
+                    break;
+                }
+                positions.add(cursor.getValue());
+            }
+        }
+        return positions;
+    }
+
+    /** The values a filter requires `key` to equal, or null when it does not pin the key down. */
+    static List<Object> equalityValues(Document query, String key) {
+        if (!query.containsKey(key)) {
+            return null;
+        }
+        Object value = query.get(key);
+        if (value == null || value instanceof Collection || BsonRegularExpression.isRegularExpression(value)) {
+            return null;
+        }
+        if (!(value instanceof Document condition)) {
+            return List.of(value);
+        }
+        if (condition.isEmpty() || !condition.keySet().iterator().next().startsWith("$")) {
+            return null;
+        }
+        if (condition.size() == 1 && condition.containsKey("$eq")) {
+            Object equal = condition.get("$eq");
+            return equal == null || equal instanceof Map || equal instanceof Collection ? null : List.of(equal);
+        }
+        if (condition.size() == 1 && condition.get("$in") instanceof Collection<?> options) {
+            for (Object option : options) {
+                if (option == null || option instanceof Map || option instanceof Collection
+                    || BsonRegularExpression.isRegularExpression(option)) {
+                    return null;
+                }
+            }
+            return new ArrayList<>(options);
+        }
+        return null;
+    }
+
+    private Set<String> entryKeys(Document document, Object position) {
+        Set<String> keys = new LinkedHashSet<>();
+        if (isSparse() && keys().stream().noneMatch(document::containsKey)) {
+            return keys;
+        }
+        String suffix = IndexKeys.component(position);
+        for (KeyValue keyValue : getKeyValues(document)) {
+            StringBuilder entry = new StringBuilder();
+            Iterator<Object> values = keyValue.iterator();
+            while (values.hasNext()) {
+                entry.append(IndexKeys.component(values.next()));
+            }
+            keys.add(entry.append(suffix).toString());
+        }
+        return keys;
+    }
+
+    private static Object positionOf(Document document) {
+        return Missing.ofNullable(document.get(ID_FIELD));
+    }
+
+    @Override
+    public long getCount() {
+        return entries.sizeAsLong();
+    }
+
+    @Override
+    public boolean isEmpty() {
+        return entries.isEmpty();
+    }
+
+    @Override
+    public long getDataSize() {
+        return getCount();
+    }
+
+    @Override
+    public void drop() {
+        entries.clear();
+    }
+}

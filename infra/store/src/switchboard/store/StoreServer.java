@@ -1,0 +1,39 @@
+package switchboard.store;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+import org.h2.mvstore.MVStore;
+
+import de.bwaldvogel.mongo.MongoServer;
+
+/** Runs the embedded document store: {@code StoreServer <host> <port> <data-file>} until SIGTERM. */
+public final class StoreServer {
+
+    private StoreServer() {
+    }
+
+    public static void main(String[] args) throws InterruptedException, java.io.IOException {
+        if (args.length != 3) {
+            System.err.println("usage: StoreServer <host> <port> <data-file>");
+            System.exit(2);
+        }
+        Path dataFile = Path.of(args[2]).toAbsolutePath();
+        Files.createDirectories(dataFile.getParent());
+        // Commits are made by the backend before each acknowledgement; the background
+        // writer only compacts.
+        MVStore store = new MVStore.Builder().fileName(dataFile.toString()).compress().open();
+        DurableH2Backend backend = new DurableH2Backend(store);
+        backend.version(DurableH2Backend.VERSION);
+        MongoServer server = new MongoServer(backend);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.shutdownNow();
+            stopped.countDown();
+        }, "store-shutdown"));
+        server.bind(args[0], Integer.parseInt(args[1]));
+        System.err.println("store: listening on " + args[0] + ":" + args[1] + ", data in " + dataFile);
+        stopped.await();
+    }
+}

@@ -63,6 +63,7 @@ async def ensure_indexes(database: Database) -> None:
     await notifications.create_index([("incident_id", 1), ("status", 1)])
     await tickets.create_index("incident_id")
     await database[Collections.INCIDENTS].create_index([("status", 1), ("declared_at", -1)])
+    await database[Collections.INCIDENTS].create_index("outbox_pending")
     await database[Collections.BROADCASTS].create_index("incident_id")
     await notifications.create_index("events_owed")
     customers = database[Collections.CUSTOMERS]  # who an outage hits: one service at a time

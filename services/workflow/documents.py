@@ -110,8 +110,10 @@ class AggregateDocuments:
         )
 
     async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]:
+        # "Any pending event id" as a range on the multikey `outbox_pending` index: the relay
+        # reads the few documents with pending events, not the whole collection.
         cursor = self._documents.find(
-            {"outbox_pending.0": {"$exists": True}, "updated_at": {"$lt": updated_before}},
+            {"outbox_pending": {"$gt": ""}, "updated_at": {"$lt": updated_before}},
             limit=limit,
         )
         return [document async for document in cursor]

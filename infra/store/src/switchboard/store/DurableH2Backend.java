@@ -54,8 +54,7 @@ final class DurableH2Backend extends H2Backend {
         }
     }
 
-    // The plan a find would run: the first index whose canHandle accepts the filter, as the
-    // collection's own query does, reported in the shape MongoDB's queryPlanner uses.
+    // The plan a find would run, as the collection itself plans it, in MongoDB's queryPlanner shape.
     private Document explain(String databaseName, Document explained) {
         String collectionName = (String) explained.get("find");
         if (collectionName == null) {
@@ -64,16 +63,12 @@ final class DurableH2Backend extends H2Backend {
         Object filter = explained.get("filter");
         Document query = filter instanceof Document given ? given : new Document();
         MongoCollection<?> collection = resolveDatabase(databaseName).resolveCollection(collectionName, false);
+        Index<?> index = collection instanceof PlannedH2Collection planned ? planned.plan(query) : null;
         Document plan = new Document("stage", "COLLSCAN");
-        if (collection != null) {
-            for (Index<?> index : collection.getIndexes()) {
-                if (index.canHandle(query)) {
-                    Document scan = new Document("stage", "IXSCAN").append("indexName", index.getName())
-                        .append("keyPattern", index.toIndexDescription().get("key"));
-                    plan = new Document("stage", "FETCH").append("inputStage", scan);
-                    break;
-                }
-            }
+        if (index != null) {
+            Document scan = new Document("stage", "IXSCAN").append("indexName", index.getName())
+                .append("keyPattern", index.toIndexDescription().get("key"));
+            plan = new Document("stage", "FETCH").append("inputStage", scan);
         }
         Document planner = new Document("namespace", databaseName + "." + collectionName)
             .append("parsedQuery", query).append("winningPlan", plan).append("rejectedPlans", List.of());

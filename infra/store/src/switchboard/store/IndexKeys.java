@@ -1,68 +1,98 @@
 package switchboard.store;
 
+import java.time.Instant;
 import java.util.Collection;
 import java.util.Date;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * An order-preserving-enough string encoding of index key values.
+ * An order-preserving string encoding of index key values.
  *
- * <p>Each component is tagged by type and terminated by a separator that cannot occur inside
- * it, so the encoding of the first k components is an exact prefix of every entry that has
- * those values: an equality lookup is a prefix scan of the index map.
+ * <p>Each component is a type tag (in MongoDB's order of types), the value encoded so that
+ * string order is value order within the type, and a terminator that cannot occur inside it.
+ * So the encoding of the first k key values is an exact prefix of every entry with those
+ * values (an equality lookup is a prefix scan), and a range of one type is a contiguous run.
+ * Where an encoding merges two values (a long beyond double precision), lookups return a
+ * superset: the collection applies the whole filter to what the index finds.
  */
 final class IndexKeys {
 
-    private static final char ESCAPE = '\u0000';
-    private static final String TERMINATOR = "\u0000\u0000";
+    static final char NULL = 'a';
+    static final char NUMBER = 'b';
+    static final char STRING = 'c';
+    static final char OBJECT = 'd';
+    static final char ARRAY = 'e';
+    static final char OTHER = 'f';
+    static final char BOOLEAN = 'g';
+    static final char DATE = 'h';
+
+    static final String TERMINATOR = "\u0000\u0000";
     private static final String ESCAPED = "\u0000\u0001";
 
     private IndexKeys() {
     }
 
+    /** One key value as it appears in an entry: tag, encoded value, terminator. */
     static String component(Object value) {
-        return tagged(value).replace(String.valueOf(ESCAPE), ESCAPED) + TERMINATOR;
+        return encoded(value).replace("\u0000", ESCAPED) + TERMINATOR;
     }
 
-    private static String tagged(Object value) {
+    /** The type tag a value sorts under. */
+    static char tag(Object value) {
+        return encoded(value).charAt(0);
+    }
+
+    /** Whether values of this type keep their order in the encoding (numbers, strings, dates). */
+    static boolean isOrdered(Object value) {
+        char tag = tag(value);
+        return tag == NUMBER || tag == STRING || tag == DATE;
+    }
+
+    private static String encoded(Object value) {
         if (value == null || "Missing".equals(value.getClass().getSimpleName())) {
-            return "z";
+            return String.valueOf(NULL);
         }
         if (value instanceof Number number) {
-            return number(number);
+            return NUMBER + sortable(number.doubleValue());
         }
         if (value instanceof String text) {
-            return "s" + text;
-        }
-        if (value instanceof Boolean flag) {
-            return "b" + flag;
+            return STRING + text;
         }
         if (value instanceof Date date) {
-            return "d" + date.getTime();
+            return DATE + sortable(date.getTime());
         }
-        if (value instanceof java.time.Instant instant) {
-            return "d" + instant.toEpochMilli();
+        if (value instanceof Instant instant) {
+            return DATE + sortable(instant.toEpochMilli());
+        }
+        if (value instanceof Boolean flag) {
+            return BOOLEAN + (flag ? "1" : "0");
         }
         if (value instanceof Map<?, ?> map) {
-            StringBuilder out = new StringBuilder("m");
-            new TreeMap<>(map).forEach((key, item) -> out.append(key).append('=').append(tagged(item)).append(';'));
+            StringBuilder out = new StringBuilder().append(OBJECT);
+            new TreeMap<>(map).forEach((key, item) -> out.append(key).append('=').append(encoded(item)).append(';'));
             return out.toString();
         }
         if (value instanceof Collection<?> items) {
-            StringBuilder out = new StringBuilder("a");
-            items.forEach(item -> out.append(tagged(item)).append(';'));
+            StringBuilder out = new StringBuilder().append(ARRAY);
+            items.forEach(item -> out.append(encoded(item)).append(';'));
             return out.toString();
         }
-        return "o" + value.getClass().getName() + ":" + value;
+        return OTHER + value.getClass().getName() + ":" + value;
     }
 
-    // MongoDB compares numbers by value across int, long and double: so does the key.
-    private static String number(Number number) {
-        if (number instanceof Long whole && (long) (double) whole != whole) {
-            return "l" + whole;
-        }
-        double value = number.doubleValue();
-        return "n" + (value == 0.0 ? 0.0 : value);
+    // IEEE 754 bits flipped so that unsigned order is numeric order; -0.0 is 0.0.
+    private static String sortable(double value) {
+        long bits = Double.doubleToLongBits(value == 0.0 ? 0.0 : value);
+        return hex(bits < 0 ? ~bits : bits ^ Long.MIN_VALUE);
+    }
+
+    private static String sortable(long millis) {
+        return hex(millis ^ Long.MIN_VALUE);
+    }
+
+    private static String hex(long bits) {
+        String digits = Long.toHexString(bits);
+        return "0".repeat(16 - digits.length()) + digits;
     }
 }

@@ -86,15 +86,29 @@ final class SecondaryIndex extends Index<Object> {
 
     @Override
     public boolean canHandle(Document query) {
-        return equalityValues(query, keys().get(0)) != null;
+        String leading = keys().get(0);
+        return equalityValues(query, leading) != null || KeyRange.of(query.get(leading)) != null;
     }
 
+    // Equality on a leading run of the keys is a set of prefixes; a range on the key after
+    // that run narrows each prefix's scan to the range.
     @Override
     public synchronized Iterable<Object> getPositions(Document query) {
+        return positions(query, Integer.MAX_VALUE);
+    }
+
+    /** How many documents the index finds for a filter, counted up to `limit`. */
+    synchronized int probe(Document query, int limit) {
+        return positions(query, limit).size();
+    }
+
+    private Set<Object> positions(Document query, int limit) {
         List<String> prefixes = List.of("");
+        KeyRange range = null;
         for (String key : keys()) {
             List<Object> values = equalityValues(query, key);
             if (values == null) {
+                range = KeyRange.of(query.get(key));
                 break;
             }
             List<String> longer = new ArrayList<>();
@@ -107,16 +121,38 @@ final class SecondaryIndex extends Index<Object> {
         }
         Set<Object> positions = new LinkedHashSet<>();
         for (String prefix : prefixes) {
-            Cursor<String, Object> cursor = entries.cursor(prefix);
-            while (cursor.hasNext()) {
-                String entry = cursor.next();
-                if (!entry.startsWith(prefix)) {
-                    break;
-                }
-                positions.add(cursor.getValue());
+            if (range == null) {
+                scanPrefix(prefix, positions, limit);
+            } else {
+                scanRange(prefix, range, positions, limit);
             }
         }
         return positions;
+    }
+
+    private void scanPrefix(String prefix, Set<Object> positions, int limit) {
+        Cursor<String, Object> cursor = entries.cursor(prefix);
+        while (positions.size() < limit && cursor.hasNext() && cursor.next().startsWith(prefix)) {
+            positions.add(cursor.getValue());
+        }
+    }
+
+    private void scanRange(String prefix, KeyRange range, Set<Object> positions, int limit) {
+        Cursor<String, Object> cursor = entries.cursor(range.start(prefix));
+        while (positions.size() < limit && cursor.hasNext()) {
+            String entry = cursor.next();
+            if (!entry.startsWith(prefix)) {
+                return;
+            }
+            String rest = entry.substring(prefix.length());
+            String component = rest.substring(0, rest.indexOf(IndexKeys.TERMINATOR) + IndexKeys.TERMINATOR.length());
+            if (range.isPast(component)) {
+                return;
+            }
+            if (range.admits(component)) {
+                positions.add(cursor.getValue());
+            }
+        }
     }
 
     /** The values a filter requires `key` to equal, or null when it does not pin the key down. */

@@ -59,6 +59,7 @@ async def ensure_indexes(database: Database) -> None:
     notifications = database[Collections.NOTIFICATIONS]
     await notifications.create_index([("customer_id", 1), ("created_at", -1)])
     await notifications.create_index([("status", 1), ("next_attempt_at", 1)])
+    await notifications.create_index([("status", 1), ("attempts", 1), ("next_attempt_at", 1)])
     await notifications.create_index("ticket_id")
     await notifications.create_index([("incident_id", 1), ("status", 1)])
     await tickets.create_index("incident_id")

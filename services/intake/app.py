@@ -83,7 +83,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.state.reads = Reads(database)
     app.state.incident_reads = IncidentReads(database)
     app.state.customers = Customers(database)
-    app.state.api_keys = ApiKeys(database[Collections.API_KEYS])
+    app.state.api_keys = ApiKeys(database[Collections.API_KEYS], settings.api_key_cache_s)
     app.include_router(router)
     app.include_router(build_health_router(bus, database))
 

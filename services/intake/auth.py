@@ -2,13 +2,16 @@
 
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+from cachetools import TTLCache
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader
 
-from shared.mongo import Collection
+from shared.mongo import Collection, Document
 from shared.vocabulary import Role
 
 API_KEY_HEADER = "X-API-Key"
@@ -31,26 +34,52 @@ def hash_key(key: str) -> str:
 
 
 class ApiKeys:
-    def __init__(self, keys: Collection) -> None:
+    """Keys by their hash; what a lookup found (a caller, or no caller) is kept for `ttl_s`.
+
+    Every request presents a key, and keys change rarely: the cache saves a store round trip
+    per request, and bounds how long a key removed from the store still works.
+    """
+
+    def __init__(
+        self,
+        keys: Collection,
+        ttl_s: float = 30.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._keys = keys
+        self._found: TTLCache[str, Caller | None] = TTLCache(max_keys, ttl_s, timer=clock)
 
     async def issue(self, name: str, role: Role, customer_id: str | None = None) -> str:
         """Create a key and return it; this is the only time the plain key exists."""
         if (role is Role.CUSTOMER) != (customer_id is not None):
             raise ValueError("a customer key needs a customer id, and only a customer key")
         key = f"sb_{secrets.token_urlsafe(32)}"
+        hashed = hash_key(key)
         await self._keys.insert_one(
-            {"_id": hash_key(key), "name": name, "role": role.value, "customer_id": customer_id}
+            {"_id": hashed, "name": name, "role": role.value, "customer_id": customer_id}
         )
+        self.forget(hashed)
         return key
 
+    def forget(self, hashed: str) -> None:
+        """Drop what was cached for a key (by its hash), so the next request reads the store."""
+        self._found.pop(hashed, None)
+
     async def caller_for(self, key: str) -> Caller | None:
-        record = await self._keys.find_one({"_id": hash_key(key)})
-        if record is None:
-            return None
-        return Caller(
-            name=record["name"], role=Role(record["role"]), customer_id=record.get("customer_id")
-        )
+        hashed = hash_key(key)
+        if hashed in self._found:
+            return self._found[hashed]
+        record = await self._keys.find_one({"_id": hashed})
+        caller = None if record is None else _caller(record)
+        self._found[hashed] = caller
+        return caller
+
+
+def _caller(record: Document) -> Caller:
+    return Caller(
+        name=record["name"], role=Role(record["role"]), customer_id=record.get("customer_id")
+    )
 
 
 async def authenticate(

@@ -11,3 +11,4 @@ class IntakeSettings(ServiceSettings):
     intake_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     publish_timeout_s: Annotated[float, Field(gt=0)] = 8.0
     retry_after_s: Annotated[int, Field(ge=1)] = 5
+    api_key_cache_s: Annotated[float, Field(ge=0)] = 30.0

@@ -71,14 +71,21 @@ class NotificationStore:
         return str(held["_id"])
 
     async def lease_due(self, now: datetime, lease: timedelta) -> Document | None:
-        """Claim one due delivery; the lease keeps other notifier instances off it."""
-        result: Document | None = await self._notifications.find_one_and_update(
-            {"status": DeliveryStatus.PENDING.value, "next_attempt_at": {"$lte": now}},
-            {"$set": {"next_attempt_at": now + lease, "leased_at": now}},
-            sort=[("next_attempt_at", 1)],
-            return_document=ReturnDocument.AFTER,
-        )
-        return result
+        """Claim one due delivery; the lease keeps other notifier instances off it.
+
+        Notifications never tried come first, so a fresh one is not queued behind a backlog of
+        retries that fell due at the same time (after an outage of a receiver, say).
+        """
+        for tried in ({"attempts": None}, {}):
+            result: Document | None = await self._notifications.find_one_and_update(
+                {"status": DeliveryStatus.PENDING.value, **tried, "next_attempt_at": {"$lte": now}},
+                {"$set": {"next_attempt_at": now + lease, "leased_at": now}},
+                sort=[("next_attempt_at", 1)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if result is not None:
+                return result
+        return None
 
     async def record_delivered(
         self, notification_id: str, now: datetime, outcome: Document

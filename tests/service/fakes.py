@@ -275,7 +275,8 @@ class FakeNotificationStore(NotificationStore):
                 for d in self.documents.values()
                 if d["status"] == DeliveryStatus.PENDING.value and d["next_attempt_at"] <= now
             ),
-            key=lambda d: d["next_attempt_at"],
+            # Never tried first, then by due time: retries never starve fresh work.
+            key=lambda d: (d.get("attempts") is not None, d["next_attempt_at"]),
         )
         if not due:
             return None

@@ -18,7 +18,7 @@ from shared.settings import Environment, ServiceSettings
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "SWITCHBOARD_"
 KAFKA_BOOTSTRAP = "kafka:9092"
-MONGO_URL = "mongodb://mongo:27017/"
+MONGO_URL = "mongodb://mongo:27017/?replicaSet=rs0"
 
 
 class Service(NamedTuple):

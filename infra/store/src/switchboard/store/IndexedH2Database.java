@@ -7,6 +7,10 @@ import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
 import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.DatabaseResolver;
+import de.bwaldvogel.mongo.backend.aggregation.Aggregation;
+import de.bwaldvogel.mongo.oplog.Oplog;
+import io.netty.channel.Channel;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
@@ -46,6 +50,33 @@ final class IndexedH2Database extends H2Database {
         MVMap<Object, Document> dataMap = store().openMap("databases." + fullName);
         MVMap<String, Object> metaMap = store().openMap("meta." + fullName);
         return new PlannedH2Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+    }
+
+    // An aggregation that starts with $match reads what the match's index finds instead of the
+    // whole collection (mongo-java-server runs every pipeline over a full scan); PyMongo's
+    // count_documents is one. The $match stage stays in the pipeline and filters exactly.
+    @Override
+    public Document handleCommand(Channel channel, String command, Document query,
+                                  DatabaseResolver databaseResolver, Oplog oplog) {
+        if ("aggregate".equalsIgnoreCase(command) && query.get(command) instanceof String name
+            && resolveCollection(name, false) instanceof PlannedH2Collection collection) {
+            List<Document> pipeline = Aggregation.parse(query.get("pipeline"));
+            Index<Object> index = pipeline.isEmpty() || !(pipeline.get(0).get("$match") instanceof Document match)
+                ? null : collection.plan(match);
+            if (index != null) {
+                Aggregation aggregation = Aggregation.fromPipeline(pipeline, databaseResolver, this, collection, oplog);
+                aggregation.validate(query);
+                Document match = (Document) pipeline.get(0).get("$match");
+                List<Document> result = aggregation.runStages(collection.documentsAt(index.getPositions(match)));
+                return firstBatch(getFullCollectionNamespace(name), result);
+            }
+        }
+        return super.handleCommand(channel, command, query, databaseResolver, oplog);
+    }
+
+    private static Document firstBatch(String namespace, List<Document> documents) {
+        Document cursor = new Document("id", 0L).append("ns", namespace).append("firstBatch", documents);
+        return new Document("cursor", cursor).append("ok", 1.0);
     }
 
     // Called from H2Database's constructor (it opens the stored indexes), before any field of

@@ -1,5 +1,8 @@
 package switchboard.store;
 
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+
 import org.h2.mvstore.MVMap;
 
 import de.bwaldvogel.mongo.MongoDatabase;
@@ -35,6 +38,11 @@ final class PlannedH2Collection extends H2Collection {
         }
         return matchDocuments(query, index.getPositions(query), orderBy, numberToSkip, limit, batchSize,
             fieldSelector);
+    }
+
+    /** The documents at these positions, as a stream. */
+    Stream<Document> documentsAt(Iterable<Object> positions) {
+        return StreamSupport.stream(positions.spliterator(), false).map(this::getDocument);
     }
 
     /** The index a filter is served by, or null for a scan of the collection. */

@@ -87,7 +87,13 @@ final class SecondaryIndex extends Index<Object> {
     @Override
     public boolean canHandle(Document query) {
         String leading = keys().get(0);
-        return equalityValues(query, leading) != null || KeyRange.of(query.get(leading)) != null;
+        List<Object> values = equalityValues(query, leading);
+        if (values != null) {
+            // A sparse index has no entry for a missing field, which `null` also matches.
+            return !isSparse() || keys().stream().map(key -> equalityValues(query, key))
+                .noneMatch(pinned -> pinned != null && pinned.contains(null));
+        }
+        return KeyRange.of(query.get(leading)) != null;
     }
 
     // Equality on a leading run of the keys is a set of prefixes; a range on the key after
@@ -155,28 +161,31 @@ final class SecondaryIndex extends Index<Object> {
         }
     }
 
-    /** The values a filter requires `key` to equal, or null when it does not pin the key down. */
+    /**
+     * The values a filter requires `key` to equal, or null when it does not pin the key down.
+     * A `null` among them also stands for a missing field, which the index keeps as null.
+     */
     static List<Object> equalityValues(Document query, String key) {
         if (!query.containsKey(key)) {
             return null;
         }
         Object value = query.get(key);
-        if (value == null || value instanceof Collection || BsonRegularExpression.isRegularExpression(value)) {
+        if (value instanceof Collection || BsonRegularExpression.isRegularExpression(value)) {
             return null;
         }
         if (!(value instanceof Document condition)) {
-            return List.of(value);
+            return java.util.Collections.singletonList(value);
         }
         if (condition.isEmpty() || !condition.keySet().iterator().next().startsWith("$")) {
             return null;
         }
         if (condition.size() == 1 && condition.containsKey("$eq")) {
             Object equal = condition.get("$eq");
-            return equal == null || equal instanceof Map || equal instanceof Collection ? null : List.of(equal);
+            return equal instanceof Map || equal instanceof Collection ? null : java.util.Collections.singletonList(equal);
         }
         if (condition.size() == 1 && condition.get("$in") instanceof Collection<?> options) {
             for (Object option : options) {
-                if (option == null || option instanceof Map || option instanceof Collection
+                if (option instanceof Map || option instanceof Collection
                     || BsonRegularExpression.isRegularExpression(option)) {
                     return null;
                 }

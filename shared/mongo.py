@@ -66,6 +66,7 @@ async def ensure_indexes(database: Database) -> None:
     await database[Collections.INCIDENTS].create_index([("status", 1), ("declared_at", -1)])
     await database[Collections.INCIDENTS].create_index("outbox_pending")
     await database[Collections.BROADCASTS].create_index("incident_id")
+    await database[Collections.BROADCAST_CHUNKS].create_index("incident_id")
     await notifications.create_index("events_owed")
     customers = database[Collections.CUSTOMERS]  # who an outage hits: one service at a time
     await customers.create_index("services.regions")

@@ -1,11 +1,12 @@
 """Reads of incidents for the HTTP API, and the live counts of each incident's reach.
 
-Counts come from as few round trips as FerretDB allows: linked tickets are counted, and the
-notifications of the incident are counted per event and status in one `$match` + `$group`
-aggregation (FerretDB 1.24 groups with `$sum` and `$count` only).
+The notification counts are kept by the notifier as it goes, per broadcast chunk and status
+(`counts` on each chunk's progress record); a read sums an incident's chunks, a few hundred
+small documents for 100,000 customers, and never counts the notifications themselves.
 """
 
 import asyncio
+from collections import Counter
 
 from services.intake.documents import TicketRecord, ticket_record
 from services.intake.incident_documents import (
@@ -26,10 +27,6 @@ from shared.mongo import Collections, Database, Document
 NEWEST_DECLARED_FIRST = [("declared_at", -1), ("_id", 1)]
 # Open incidents are few; a customer's are found among at most this many.
 OPEN_INCIDENTS_SCANNED = 1_000
-BY_EVENT_AND_STATUS: Document = {
-    "_id": {"event_id": "$event_id", "event_type": "$event_type", "status": "$status"},
-    "count": {"$sum": 1},
-}
 
 
 def incident_query(status: IncidentStatus | None) -> Document:
@@ -40,8 +37,8 @@ class IncidentReads:
     def __init__(self, database: Database) -> None:
         self._incidents = database[Collections.INCIDENTS]
         self._tickets = database[Collections.TICKETS]
-        self._notifications = database[Collections.NOTIFICATIONS]
         self._broadcasts = database[Collections.BROADCASTS]
+        self._chunks = database[Collections.BROADCAST_CHUNKS]
 
     async def incident(self, incident_id: str, history: bool = False) -> IncidentRecord | None:
         projection = None if history else {"events": 0}
@@ -89,6 +86,13 @@ class IncidentReads:
         return [broadcast_record(document) async for document in cursor]
 
     async def _notification_counts(self, incident_id: str) -> list[StatusCount]:
-        pipeline = [{"$match": {"incident_id": incident_id}}, {"$group": BY_EVENT_AND_STATUS}]
-        cursor = await self._notifications.aggregate(pipeline)
-        return [row async for row in cursor]
+        """The chunks' counts summed per event and status."""
+        cursor = self._chunks.find({"incident_id": incident_id}, {"event_id": 1, "counts": 1})
+        summed: Counter[tuple[str, str]] = Counter()
+        async for chunk in cursor:
+            for status, count in (chunk.get("counts") or {}).items():
+                summed[chunk["event_id"], status] += count
+        return [
+            {"_id": {"event_id": event_id, "status": status}, "count": count}
+            for (event_id, status), count in summed.items()
+        ]

@@ -71,17 +71,23 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         description=NOTIFICATION_EVENTS.description,
     )
     worker_events = KafkaDeliveryEvents(delivery_events)
+    broadcasts = BroadcastStore(
+        database[Collections.BROADCASTS], database[Collections.BROADCAST_CHUNKS]
+    )
     worker = DeliveryWorker(
-        store, directory, build_channels(settings, http), utc_now, settings, worker_events
+        store,
+        directory,
+        build_channels(settings, http),
+        utc_now,
+        settings,
+        worker_events,
+        settled=broadcasts,
     )
     notifications = TicketNotifications(
         store, directory, worker, utc_now, email_hold_s=settings.email_hold_s
     )
     broker.include_router(
         build_router(notifications, settings.notifier_group, settings.partition_workers)
-    )
-    broadcasts = BroadcastStore(
-        database[Collections.BROADCASTS], database[Collections.BROADCAST_CHUNKS]
     )
     chunks = broker.publisher(
         INCIDENT_BROADCASTS.name,

@@ -16,14 +16,14 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from services.notifier.broadcast_plans import chunk_key
-from services.notifier.broadcast_store import BroadcastStore, ChunkProgress
+from services.notifier.broadcast_store import BroadcastStore, ChunkProgress, chunk_key
 from services.notifier.deliveries import Attempt, DeliveryWorker
 from services.notifier.delivery_events import (
     DeliveryEventPublisher,
@@ -91,6 +91,7 @@ class BroadcastDeliveries:
         # Every in-app one, new or not: their events are idempotent, and a crash may have
         # kept some off Kafka.
         await self._events.publish([event for d in in_app for event in stored_events(d)])
+        await self._broadcasts.count_in_app(key, len(in_app))
         outgoing = [
             d
             for d in documents
@@ -187,7 +188,10 @@ class BroadcastDeliveries:
         await self._events.publish([event for _, events in settled for event in events])
         run.lease_until = now + self._lease
         await self._broadcasts.record_stored(
-            run.key, [document["_id"] for document in documents], run.lease_until
+            run.key,
+            [document["_id"] for document in documents],
+            run.lease_until,
+            Counter(document["status"] for document in documents),
         )
         self._give_back(run, len(settled))
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from faststream.kafka.publisher import DefaultPublisher
 
-from services.notifier.broadcast_store import BroadcastStore
+from services.notifier.broadcast_store import BroadcastStore, chunk_key
 from services.notifier.domain.broadcast import (
     Audience,
     audience_of,
@@ -26,11 +26,6 @@ from services.notifier.store import CustomerDirectory
 from shared.incidents import AnyIncidentEvent, BroadcastChunk
 
 log = logging.getLogger("switchboard.notifier.broadcasts")
-
-
-def chunk_key(event_id: str, chunk: int) -> str:
-    """The chunk's partition key and the id of its progress record."""
-    return f"{event_id}:{chunk}"
 
 
 class ChunkQueue(Protocol):

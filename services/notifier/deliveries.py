@@ -8,9 +8,11 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pydantic import ValidationError
 
+from services.notifier.broadcast_store import chunk_key
 from services.notifier.channels.base import ChannelAdapter, DeliveryResult
 from services.notifier.delivery_events import (
     DeliveryEventPublisher,
@@ -32,6 +34,15 @@ RELAY_BATCH = 100
 _NO_CONTACT = DeliveryResult(
     delivered=False, error="no such contact or channel any more", retryable=False
 )
+
+
+class SettledCounts(Protocol):
+    """Where a broadcast notification's settling is counted (its chunk's progress record)."""
+
+    async def count_settled(self, chunk_key: str, notification_id: str, status: str, /) -> None: ...
+
+
+FINAL_STATUSES = {DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +70,10 @@ class DeliveryWorker:
         clock: Callable[[], datetime],
         settings: NotifierSettings,
         events: DeliveryEventPublisher,
+        settled: SettledCounts | None = None,
     ) -> None:
         self._store = store
+        self._settled = settled
         self._directory = directory
         self._channels = channels
         self._clock = clock
@@ -128,6 +141,9 @@ class DeliveryWorker:
         )
         attempt = await self.attempt(notification, contact)
         await self._record(notification["_id"], attempt)
+        if attempt.delivered or attempt.gave_up:
+            status = DeliveryStatus.DELIVERED if attempt.delivered else DeliveryStatus.FAILED
+            await self._count_settled(notification, status.value)
         events = attempt_events(notification, attempt.outcome, gave_up=attempt.gave_up)
         await self._publish(notification["_id"], attempt.outcome["attempt"], events)
 
@@ -171,9 +187,18 @@ class DeliveryWorker:
                 )
                 await self._store.mark_events_published(notification["_id"], attempts)
                 continue
+            if notification.get("status") in FINAL_STATUSES:
+                await self._count_settled(notification, notification["status"])
             await self._publish(notification["_id"], attempts, events)
             published += len(events)
         return published
+
+    async def _count_settled(self, notification: Document, status: str) -> None:
+        # Before its events are published: a crash in between leaves the events owed, and the
+        # relay counts it again (a no-op if it was counted).
+        if self._settled is not None and notification.get("chunk") is not None:
+            key = chunk_key(notification["event_id"], notification["chunk"])
+            await self._settled.count_settled(key, notification["_id"], status)
 
     async def _record(self, notification_id: str, attempt: Attempt) -> None:
         outcome = attempt.outcome

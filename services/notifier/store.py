@@ -76,7 +76,7 @@ class NotificationStore:
         Notifications never tried come first, so a fresh one is not queued behind a backlog of
         retries that fell due at the same time (after an outage of a receiver, say).
         """
-        for tried in ({"attempts": None}, {}):
+        for tried in ({"attempts": {"$in": [None, 0]}}, {}):
             result: Document | None = await self._notifications.find_one_and_update(
                 {"status": DeliveryStatus.PENDING.value, **tried, "next_attempt_at": {"$lte": now}},
                 {"$set": {"next_attempt_at": now + lease, "leased_at": now}},

@@ -3,7 +3,7 @@
 import copy
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -276,7 +276,7 @@ class FakeNotificationStore(NotificationStore):
                 if d["status"] == DeliveryStatus.PENDING.value and d["next_attempt_at"] <= now
             ),
             # Never tried first, then by due time: retries never starve fresh work.
-            key=lambda d: (d.get("attempts") is not None, d["next_attempt_at"]),
+            key=lambda d: (d.get("attempts") not in (None, 0), d["next_attempt_at"]),
         )
         if not due:
             return None
@@ -648,9 +648,33 @@ class FakeBroadcastStore(BroadcastStore):
     async def take_over(self, chunk_key: str, owner: str, lease_until: datetime) -> None:
         self.chunks[chunk_key].update(owner=owner, lease_until=lease_until)
 
-    async def record_stored(self, chunk_key: str, ids: list[str], lease_until: datetime) -> None:
+    async def record_stored(
+        self,
+        chunk_key: str,
+        ids: list[str],
+        lease_until: datetime,
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
         self.chunks[chunk_key]["stored"].extend(ids)
         self.chunks[chunk_key]["lease_until"] = lease_until
+        self._count(chunk_key, counts or {})
+
+    async def count_in_app(self, chunk_key: str, delivered: int) -> None:
+        chunk = self.chunks[chunk_key]
+        if delivered and not chunk.get("in_app_counted"):
+            chunk["in_app_counted"] = True
+            self._count(chunk_key, {"delivered": delivered})
+
+    async def count_settled(self, chunk_key: str, notification_id: str, status: str) -> None:
+        settled = self.chunks[chunk_key].setdefault("settled", [])
+        if notification_id not in settled:
+            settled.append(notification_id)
+            self._count(chunk_key, {"pending": -1, status: 1})
+
+    def _count(self, chunk_key: str, counts: Mapping[str, int]) -> None:
+        tally = self.chunks[chunk_key].setdefault("counts", {})
+        for status, n in counts.items():
+            tally[status] = tally.get(status, 0) + n
 
     async def complete(self, chunk_key: str, now: datetime, notifications: int) -> None:
         self.chunks[chunk_key].update(completed_at=now, stored=[], notifications=notifications)

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,8 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from services.notifier.broadcast_deliveries import BroadcastContacts, BroadcastDeliveries
-from services.notifier.broadcast_plans import BroadcastPlanner, KafkaChunkQueue, chunk_key
+from services.notifier.broadcast_plans import BroadcastPlanner, KafkaChunkQueue
+from services.notifier.broadcast_store import chunk_key
 from services.notifier.channels.base import DeliveryResult
 from services.notifier.deliveries import DeliveryWorker
 from services.notifier.delivery_events import DeliveryEventPublisher, KafkaDeliveryEvents
@@ -54,6 +56,7 @@ SETTINGS = NotifierSettings(
 )
 INCIDENT_ID = "INC-0123456789ABCDEF"
 SERVER_ERROR = DeliveryResult(delivered=False, status_code=503, error="HTTP 503")
+REJECTED = DeliveryResult(delivered=False, status_code=410, error="HTTP 410", retryable=False)
 
 
 def customer(customer_id: str, **services: Any) -> Document:
@@ -108,7 +111,13 @@ class Notifier:
             for channel in (Channel.EMAIL, Channel.SMS, Channel.WEBHOOK)
         }
         self.worker = DeliveryWorker(
-            self.store, self.directory, self.channels, self.clock, SETTINGS, self.events
+            self.store,
+            self.directory,
+            self.channels,
+            self.clock,
+            SETTINGS,
+            self.events,
+            settled=self.broadcasts,
         )
         self.deliveries = self.chunk_handler()
 
@@ -361,6 +370,62 @@ async def test_a_failed_delivery_is_stored_for_the_workers_retry() -> None:
     assert notifier.handed_over()[failed["_id"]] == 2
 
 
+def counted(notifier: Notifier) -> Counter[str]:
+    """The counts every chunk kept, summed."""
+    total: Counter[str] = Counter()
+    for progress in notifier.broadcasts.chunks.values():
+        total.update(progress.get("counts", {}))
+    return total
+
+
+def stored_by_status(notifier: Notifier) -> Counter[str]:
+    return Counter(str(d["status"]) for d in notifier.store.documents.values())
+
+
+async def test_the_chunks_count_every_stored_notification_by_status() -> None:
+    notifier = Notifier(*EVERYONE)
+    notifier.channels[Channel.SMS.value] = FakeChannel(iter([SERVER_ERROR]))  # retried later
+    notifier.channels[Channel.EMAIL.value] = FakeChannel(iter([REJECTED]))  # given up
+
+    await notifier.broadcast(declared(IncidentScope(regions=("eu-south", "eu-west"))))
+
+    assert len(notifier.broadcasts.chunks) == 2
+    assert +counted(notifier) == stored_by_status(notifier)
+    assert counted(notifier)["pending"] == 1
+    assert counted(notifier)["failed"] == 1
+
+
+async def test_a_chunk_delivered_again_counts_nothing_twice() -> None:
+    notifier = Notifier(*EVERYONE)
+    chunk = await first_chunk(notifier, declared(IncidentScope(regions=("eu-south",))))
+    await notifier.deliveries.on_chunk(chunk)
+    before = counted(notifier)
+
+    await notifier.deliveries.on_chunk(chunk)
+    await notifier.chunk_handler().on_chunk(chunk)
+
+    assert counted(notifier) == before == stored_by_status(notifier)
+
+
+async def test_a_retried_notification_moves_from_pending_to_delivered_once() -> None:
+    notifier = Notifier(MADRID)
+    notifier.channels[Channel.WEBHOOK.value] = FakeChannel(iter([SERVER_ERROR]))
+    chunk = await first_chunk(notifier, declared(IncidentScope(regions=("eu-south",))))
+    await notifier.deliveries.on_chunk(chunk)
+    assert counted(notifier)["pending"] == 1
+    [failed] = [d for d in notifier.store.documents.values() if d.get("last_error")]
+    notifier.clock.now = failed["next_attempt_at"]
+    notifier.events.down = True  # the outcome is recorded, its events stay owed
+
+    await notifier.worker.deliver_due()  # delivered; the failure to publish is logged
+    notifier.events.down = False
+    notifier.clock.advance(SETTINGS.delivery_lease_s + 1)
+    await notifier.worker.publish_owed_events()  # the relay counts it again: a no-op
+
+    assert +counted(notifier) == stored_by_status(notifier)
+    assert counted(notifier)["pending"] == 0
+
+
 async def test_delivery_events_of_a_broadcast_name_the_incident_and_are_keyed_by_it() -> None:
     notifier = Notifier(MADRID)
     chunk = await first_chunk(notifier, declared(IncidentScope(regions=("eu-south",))))
@@ -437,8 +502,14 @@ class FlushWatchingStore(FakeBroadcastStore):
         self.recorded = 0
         self.flushed = asyncio.Event()
 
-    async def record_stored(self, chunk_key: str, ids: list[str], lease_until: datetime) -> None:
-        await super().record_stored(chunk_key, ids, lease_until)
+    async def record_stored(
+        self,
+        chunk_key: str,
+        ids: list[str],
+        lease_until: datetime,
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        await super().record_stored(chunk_key, ids, lease_until, counts)
         self.recorded += len(ids)
         if self.recorded >= self.wanted:
             self.flushed.set()
@@ -447,7 +518,13 @@ class FlushWatchingStore(FakeBroadcastStore):
 class StalledRecording(FakeBroadcastStore):
     """Starts chunks as usual, then never finishes recording what was stored."""
 
-    async def record_stored(self, chunk_key: str, ids: list[str], lease_until: datetime) -> None:
+    async def record_stored(
+        self,
+        chunk_key: str,
+        ids: list[str],
+        lease_until: datetime,
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
         if ids:
             await asyncio.Event().wait()
 

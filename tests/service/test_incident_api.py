@@ -154,16 +154,13 @@ def customer_document(customer_id: str, **services: list[str]) -> Document:
     }
 
 
-def notification(event_id: str, customer_id: str, channel: str, status: str) -> Document:
+def chunk(event_id: str, number: int, incident_id: str = INCIDENT, **counts: int) -> Document:
+    """A broadcast chunk's progress record, with the counts the notifier kept on it."""
     return {
-        "_id": f"NTF-{event_id}-{customer_id}-{channel}",
-        "incident_id": INCIDENT,
+        "_id": f"{event_id}:{number}",
         "event_id": event_id,
-        "event_type": "IncidentDeclared",
-        "customer_id": customer_id,
-        "channel": channel,
-        "status": status,
-        "created_at": NOW,
+        "incident_id": incident_id,
+        "counts": counts,
     }
 
 
@@ -482,17 +479,11 @@ def an_outage_in_progress(intake: Intake) -> None:
         },
     )
     intake.store(
-        Collections.NOTIFICATIONS,
-        notification("evt-declared", "acme-telecom", "email", "delivered"),
-        notification("evt-declared", "acme-telecom", "sms", "delivered"),
-        notification("evt-declared", "globex", "email", "failed"),
-        notification("evt-declared", "initech", "webhook", "pending"),
-        notification("evt-updated", "acme-telecom", "email", "pending"),
-        {
-            **notification("evt-other", "acme-telecom", "email", "delivered"),
-            "incident_id": ELSEWHERE,
-        },
-        {**notification("evt-ticket", "acme-telecom", "email", "delivered"), "incident_id": None},
+        Collections.BROADCAST_CHUNKS,
+        chunk("evt-declared", 0, delivered=2, failed=1, pending=0),
+        chunk("evt-declared", 1, pending=1),
+        chunk("evt-updated", 0, pending=1),
+        chunk("evt-other", 0, ELSEWHERE, delivered=1),
     )
 
 
@@ -540,16 +531,17 @@ async def test_an_operator_sees_each_broadcasts_reach_counted_from_what_is_store
     }
 
 
-async def test_the_counts_take_one_aggregation_ferretdb_can_run(intake: Intake) -> None:
+async def test_the_counts_are_read_from_the_chunks_never_from_the_notifications(
+    intake: Intake,
+) -> None:
     an_outage_in_progress(intake)
 
     await intake.get(f"/v1/incidents/{INCIDENT}")
 
     notifications = intake.database[Collections.NOTIFICATIONS]
-    ((match, group),) = notifications.pipelines
-    assert match == {"$match": {"incident_id": INCIDENT}}
-    assert group["$group"]["count"] == {"$sum": 1}  # the fake refuses any other accumulator
-    assert notifications.queries == []  # no count query per status or per event
+    assert notifications.queries == []
+    assert notifications.pipelines == []
+    assert intake.database[Collections.BROADCAST_CHUNKS].queries == [{"incident_id": INCIDENT}]
 
 
 async def test_an_incident_shows_its_timeline_and_state(intake: Intake) -> None:

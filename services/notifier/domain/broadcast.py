@@ -132,6 +132,7 @@ def _document(
         "kind": kind_of(event).value,
         "ticket_id": None,
         "incident_id": event.incident_id,
+        "chunk": chunk.chunk,  # whose counts it is part of
         "customer_id": recipient.customer_id,
         "contact_id": recipient.contact_id,
         "channel": recipient.channel.value,

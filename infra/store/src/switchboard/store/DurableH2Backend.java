@@ -7,7 +7,6 @@ import org.h2.mvstore.MVStore;
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.wire.message.MongoMessage;
@@ -63,13 +62,9 @@ final class DurableH2Backend extends H2Backend {
         Object filter = explained.get("filter");
         Document query = filter instanceof Document given ? given : new Document();
         MongoCollection<?> collection = resolveDatabase(databaseName).resolveCollection(collectionName, false);
-        Index<?> index = collection instanceof PlannedH2Collection planned ? planned.plan(query) : null;
-        Document plan = new Document("stage", "COLLSCAN");
-        if (index != null) {
-            Document scan = new Document("stage", "IXSCAN").append("indexName", index.getName())
-                .append("keyPattern", index.toIndexDescription().get("key"));
-            plan = new Document("stage", "FETCH").append("inputStage", scan);
-        }
+        Document plan = collection instanceof PlannedH2Collection planned
+            ? planned.explain(query, explained.get("sort") instanceof Document sort ? sort : null)
+            : new Document("stage", "COLLSCAN");
         Document planner = new Document("namespace", databaseName + "." + collectionName)
             .append("parsedQuery", query).append("winningPlan", plan).append("rejectedPlans", List.of());
         return new Document("queryPlanner", planner).append("ok", 1.0);

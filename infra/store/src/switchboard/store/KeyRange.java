@@ -4,14 +4,25 @@ import java.util.Set;
 
 import de.bwaldvogel.mongo.bson.Document;
 
-/** A filter's {@code $gt/$gte/$lt/$lte} bounds on one key, as encoded index components. */
-record KeyRange(char tag, String lower, boolean lowerInclusive, String upper, boolean upperInclusive) {
+/**
+ * A filter's bounds on one key as encoded index components: {@code $gt/$gte/$lt/$lte} of one
+ * ordered type, or an anchored literal {@code $regex} prefix (every string that starts with it).
+ */
+record KeyRange(char tag, String lower, boolean lowerInclusive, String upper, boolean upperInclusive,
+                String prefix) {
 
     private static final Set<String> OPERATORS = Set.of("$gt", "$gte", "$lt", "$lte");
+    private static final String METACHARACTERS = ".^$*+?()[]{}|\\";
 
-    /** The range a filter value sets, or null when it is not a range of one ordered type. */
+    /** The range a filter value sets, or null when it is not one the index can walk. */
     static KeyRange of(Object condition) {
-        if (!(condition instanceof Document bounds) || bounds.isEmpty() || !OPERATORS.containsAll(bounds.keySet())) {
+        if (!(condition instanceof Document bounds) || bounds.isEmpty()) {
+            return null;
+        }
+        if (bounds.containsKey("$regex")) {
+            return ofPrefix(bounds);
+        }
+        if (!OPERATORS.containsAll(bounds.keySet())) {
             return null;
         }
         Character tag = null;
@@ -24,7 +35,30 @@ record KeyRange(char tag, String lower, boolean lowerInclusive, String upper, bo
         String lower = encodedBound(bounds, "$gte", "$gt");
         String upper = encodedBound(bounds, "$lte", "$lt");
         return new KeyRange(tag, lower, bounds.containsKey("$gte") || lower == null,
-            upper, bounds.containsKey("$lte") || upper == null);
+            upper, bounds.containsKey("$lte") || upper == null, null);
+    }
+
+    // `^literal` with no options: the strings that start with the literal.
+    private static KeyRange ofPrefix(Document bounds) {
+        Object options = bounds.get("$options");
+        if (bounds.size() > 2 || (bounds.size() == 2 && options == null)
+            || (options != null && !"".equals(options)) || !(bounds.get("$regex") instanceof String pattern)
+            || !pattern.startsWith("^")) {
+            return null;
+        }
+        StringBuilder literal = new StringBuilder();
+        for (int i = 1; i < pattern.length(); i++) {
+            char c = pattern.charAt(i);
+            if (c == '\\' && i + 1 < pattern.length() && !Character.isLetterOrDigit(pattern.charAt(i + 1))) {
+                literal.append(pattern.charAt(++i));
+            } else if (METACHARACTERS.indexOf(c) >= 0) {
+                return null;
+            } else {
+                literal.append(c);
+            }
+        }
+        String encoded = IndexKeys.STRING + literal.toString().replace("\u0000", "\u0000\u0001");
+        return new KeyRange(IndexKeys.STRING, encoded, true, null, true, encoded);
     }
 
     // Two lower (or upper) bounds in one filter are rare: the range then spans both, a superset.
@@ -34,14 +68,17 @@ record KeyRange(char tag, String lower, boolean lowerInclusive, String upper, bo
     }
 
     /** Where a scan of entries starting with `prefix` begins. */
-    String start(String prefix) {
-        return prefix + (lower != null ? lower : String.valueOf(tag));
+    String start(String entryPrefix) {
+        return entryPrefix + (lower != null ? lower : String.valueOf(tag));
     }
 
     /** Whether an encoded component lies past the range's end (or outside its type). */
     boolean isPast(String component) {
         if (component.isEmpty() || component.charAt(0) != tag) {
             return true;
+        }
+        if (prefix != null) {
+            return !component.startsWith(prefix);
         }
         if (upper == null) {
             return false;

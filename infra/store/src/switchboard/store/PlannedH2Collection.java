@@ -1,8 +1,17 @@
 package switchboard.store;
 
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
+import org.h2.mvstore.Cursor;
 import org.h2.mvstore.MVMap;
 
 import de.bwaldvogel.mongo.MongoDatabase;
@@ -14,30 +23,43 @@ import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.bson.Document;
 
 /**
- * An H2 collection that picks, among the indexes able to serve a filter, the one that finds
- * the fewest entries (counted up to {@link #PROBE_LIMIT}), instead of the first declared one:
- * a filter on {@code status} and {@code ticket_id} reads one ticket's entries, not every
- * pending one.
+ * An H2 collection that plans its reads, where mongo-java-server scans:
+ * <ul>
+ * <li>among the indexes able to serve a filter it picks the one that finds the fewest entries
+ * (counted up to {@link #PROBE_LIMIT}), not the first declared: a filter on {@code status} and
+ * {@code ticket_id} reads one ticket's entries, not every pending one;</li>
+ * <li>a top-level {@code $or} whose every clause an index serves reads the union of those;</li>
+ * <li>a filter no index serves, sorted and limited, walks the index (or the {@code _id} order)
+ * of its first sort key and stops once it has enough: the newest 50 of a million tickets.</li>
+ * </ul>
  */
 final class PlannedH2Collection extends H2Collection {
 
     static final int PROBE_LIMIT = 512;
+    private static final String ID = "_id";
+
+    private final MVMap<Object, Document> documents;
 
     PlannedH2Collection(MongoDatabase database, String collectionName, CollectionOptions options,
                         MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap,
                         CursorRegistry cursorRegistry) {
         super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
+        this.documents = dataMap;
     }
 
     @Override
     protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
                                          int batchSize, Document fieldSelector) {
-        Index<Object> index = plan(query);
-        if (index == null) {
-            return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        Iterable<Object> positions = positions(query);
+        if (positions != null) {
+            return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
         }
-        return matchDocuments(query, index.getPositions(query), orderBy, numberToSkip, limit, batchSize,
-            fieldSelector);
+        List<Document> ordered = limit > 0 ? inSortOrder(query, orderBy, numberToSkip + limit) : null;
+        if (ordered != null) {
+            return matchDocumentsFromStream(query, ordered.stream(), numberToSkip, limit, batchSize, null,
+                fieldSelector);
+        }
+        return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     }
 
     /** The documents at these positions, as a stream. */
@@ -45,7 +67,28 @@ final class PlannedH2Collection extends H2Collection {
         return StreamSupport.stream(positions.spliterator(), false).map(this::getDocument);
     }
 
-    /** The index a filter is served by, or null for a scan of the collection. */
+    /** Where the documents a filter may match are, as its plan finds them; null for a scan. */
+    Iterable<Object> positions(Document query) {
+        Index<Object> index = plan(query);
+        if (index != null) {
+            return index.getPositions(query);
+        }
+        List<Document> clauses = orClauses(query);
+        if (clauses == null) {
+            return null;
+        }
+        Set<Object> union = new LinkedHashSet<>();
+        for (Document clause : clauses) {
+            Iterable<Object> found = positions(clause);
+            if (found == null) {
+                return null;
+            }
+            found.forEach(union::add);
+        }
+        return union;
+    }
+
+    /** The index a filter is served by, or null when none serves it. */
     Index<Object> plan(Document query) {
         Index<Object> best = null;
         long fewest = Long.MAX_VALUE;
@@ -60,5 +103,132 @@ final class PlannedH2Collection extends H2Collection {
             }
         }
         return best;
+    }
+
+    /** The plan of a find, in the shape of MongoDB's queryPlanner.winningPlan. */
+    Document explain(Document query, Document orderBy) {
+        Document stage = inputStage(query);
+        if (stage == null && orderBy != null && !orderBy.isEmpty()) {
+            String key = orderBy.keySet().iterator().next();
+            String name = ID.equals(key) && hasStringIds() ? "_id_" : indexLedBy(key) == null ? null
+                : indexLedBy(key).getName();
+            stage = name == null ? null : new Document("stage", "IXSCAN").append("indexName", name)
+                .append("keyPattern", new Document(key, 1));
+        }
+        return stage == null ? new Document("stage", "COLLSCAN")
+            : new Document("stage", "FETCH").append("inputStage", stage);
+    }
+
+    private Document inputStage(Document query) {
+        Index<Object> index = plan(query);
+        if (index != null) {
+            return new Document("stage", "IXSCAN").append("indexName", index.getName())
+                .append("keyPattern", index.toIndexDescription().get("key"));
+        }
+        List<Document> clauses = orClauses(query);
+        if (clauses == null) {
+            return null;
+        }
+        List<Document> stages = new ArrayList<>();
+        for (Document clause : clauses) {
+            Document stage = inputStage(clause);
+            if (stage == null) {
+                return null;
+            }
+            stages.add(stage);
+        }
+        return new Document("stage", "OR").append("inputStages", stages);
+    }
+
+    private static List<Document> orClauses(Document query) {
+        if (!(query.get("$or") instanceof Collection<?> clauses) || clauses.isEmpty()) {
+            return null;
+        }
+        List<Document> documents = new ArrayList<>();
+        for (Object clause : clauses) {
+            if (!(clause instanceof Document document)) {
+                return null;
+            }
+            documents.add(document);
+        }
+        return documents;
+    }
+
+    // The first `wanted` matches in sort order, read along the first sort key's order; within
+    // a run of equal first keys the full sort decides. Null when no index has that order.
+    private List<Document> inSortOrder(Document query, Document orderBy, int wanted) {
+        if (orderBy == null || orderBy.isEmpty() || orderBy.containsKey("$natural")) {
+            return null;
+        }
+        String key = orderBy.keySet().iterator().next();
+        boolean ascending = !(orderBy.get(key) instanceof Number direction) || direction.intValue() >= 0;
+        Iterable<Map.Entry<String, Object>> entries;
+        if (ID.equals(key) && hasStringIds()) {
+            entries = idOrder(ascending);
+        } else if (indexLedBy(key) != null) {
+            entries = indexLedBy(key).inKeyOrder(ascending);
+        } else {
+            return null;
+        }
+        return firstMatches(entries, query, deriveComparator(orderBy), wanted);
+    }
+
+    private List<Document> firstMatches(Iterable<Map.Entry<String, Object>> entries, Document query,
+                                        Comparator<Document> order, int wanted) {
+        List<Document> found = new ArrayList<>();
+        List<Document> run = new ArrayList<>();
+        Set<Object> seen = new HashSet<>();
+        String runKey = null;
+        for (Map.Entry<String, Object> entry : entries) {
+            if (!entry.getKey().equals(runKey)) {
+                run.sort(order);
+                found.addAll(run);
+                run.clear();
+                if (found.size() >= wanted) {
+                    return found;
+                }
+                runKey = entry.getKey();
+            }
+            Document document = seen.add(entry.getValue()) ? getDocument(entry.getValue()) : null;
+            if (document != null && documentMatchesQuery(document, query)) {
+                run.add(document);
+            }
+        }
+        run.sort(order);
+        found.addAll(run);
+        return found;
+    }
+
+    // Documents by _id, in the data map's order: _id order when every _id is a string (the map
+    // orders by type first, so the first and last keys being strings says all are).
+    private Iterable<Map.Entry<String, Object>> idOrder(boolean ascending) {
+        return () -> {
+            Cursor<Object, Document> cursor = documents.cursor(null, null, !ascending);
+            return new java.util.Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return cursor.hasNext();
+                }
+
+                @Override
+                public Map.Entry<String, Object> next() {
+                    Object id = cursor.next();
+                    return Map.entry(String.valueOf(id), id);
+                }
+            };
+        };
+    }
+
+    private boolean hasStringIds() {
+        return documents.firstKey() instanceof String && documents.lastKey() instanceof String;
+    }
+
+    private SecondaryIndex indexLedBy(String key) {
+        for (Index<Object> index : getIndexes()) {
+            if (index instanceof SecondaryIndex secondary && secondary.getKeys().get(0).getKey().equals(key)) {
+                return secondary;
+            }
+        }
+        return null;
     }
 }

@@ -136,6 +136,29 @@ final class SecondaryIndex extends Index<Object> {
         return positions;
     }
 
+    /**
+     * Every entry in key order (or reverse), as (leading key component, position): what a sort
+     * on the leading key reads.
+     */
+    Iterable<Map.Entry<String, Object>> inKeyOrder(boolean ascending) {
+        return () -> {
+            Cursor<String, Object> cursor = entries.cursor(null, null, !ascending);
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return cursor.hasNext();
+                }
+
+                @Override
+                public Map.Entry<String, Object> next() {
+                    String entry = cursor.next();
+                    int end = entry.indexOf(IndexKeys.TERMINATOR) + IndexKeys.TERMINATOR.length();
+                    return Map.entry(entry.substring(0, end), cursor.getValue());
+                }
+            };
+        };
+    }
+
     private void scanPrefix(String prefix, Set<Object> positions, int limit) {
         Cursor<String, Object> cursor = entries.cursor(prefix);
         while (positions.size() < limit && cursor.hasNext() && cursor.next().startsWith(prefix)) {

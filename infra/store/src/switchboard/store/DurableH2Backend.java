@@ -46,10 +46,37 @@ final class DurableH2Backend extends H2Backend {
         return super.handleCommand(channel, databaseName, command, query);
     }
 
+    private static final String MODE = System.getProperty("switchboard.store.commit", "group");
+    private final Object committer = new Object();
+    private long requested;
+    private long committed;
+
+    // Group commit: a write waits until a commit that began after it finished. Whoever takes
+    // the committer lock first commits every write made so far, so writes arriving together
+    // share one commit instead of queueing for one each.
     private void commitPendingWrites() {
         MVStore store = getMvStore();
-        if (store.hasUnsavedChanges()) {
+        if ("none".equals(MODE) || !store.hasUnsavedChanges()) {
+            return;
+        }
+        if ("each".equals(MODE)) {
             store.commit();
+            return;
+        }
+        long mine;
+        synchronized (this) {
+            mine = ++requested;
+        }
+        synchronized (committer) {
+            if (committed >= mine) {
+                return;
+            }
+            long upTo;
+            synchronized (this) {
+                upTo = requested;
+            }
+            store.commit();
+            committed = upTo;
         }
     }
 

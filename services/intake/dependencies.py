@@ -15,22 +15,24 @@ from services.intake.queries import Reads
 from shared.vocabulary import IncidentId, TicketId
 
 
-def _reads(request: Request) -> Reads:
+# Dependencies are coroutines even where they need not await: FastAPI runs a plain function
+# in a worker thread, a hop that costs more than the lookup itself on every request.
+async def _reads(request: Request) -> Reads:
     reads: Reads = request.app.state.reads
     return reads
 
 
-def _bus(request: Request) -> CommandBus:
+async def _bus(request: Request) -> CommandBus:
     bus: CommandBus = request.app.state.bus
     return bus
 
 
-def _incident_reads(request: Request) -> IncidentReads:
+async def _incident_reads(request: Request) -> IncidentReads:
     incidents: IncidentReads = request.app.state.incident_reads
     return incidents
 
 
-def _customers(request: Request) -> Customers:
+async def _customers(request: Request) -> Customers:
     customers: Customers = request.app.state.customers
     return customers
 
@@ -79,7 +81,7 @@ async def _visible_ticket(
     return ticket
 
 
-def _issuer(
+async def _issuer(
     request: Request, caller: AnyCaller, bus: BusDep, idempotency_key: IdempotencyKey = None
 ) -> Issuer:
     route = f"{request.method} {request.url.path}"

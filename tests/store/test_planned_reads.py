@@ -134,3 +134,37 @@ async def test_a_range_finds_exactly_the_values_inside_it(
         if all(checks[op](t["priority"], bound) for op, bound in bounds.items())
     )
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "sort", "skip"),
+    [
+        ({"status": "closed"}, [("created_at", -1), ("_id", 1)], 0),
+        ({"status": "closed"}, [("created_at", 1), ("_id", -1)], 5),
+        ({"status": "closed", "region": "eu-west"}, [("created_at", -1), ("_id", 1)], 0),
+        ({"status": {"$in": ["opened", "closed"]}}, [("created_at", -1), ("_id", 1)], 0),
+    ],
+    ids=["newest", "oldest-skipped", "newest-also-filtered", "newest-of-two"],
+)
+async def test_a_sorted_read_of_many_matches_is_the_head_of_the_full_sort(
+    database: Database, query: Document, sort: list[tuple[str, int]], skip: int
+) -> None:
+    rng = random.Random(11)
+    collection = database["many"]
+    await collection.create_index([("status", 1), ("created_at", -1)])
+    documents = [
+        {
+            "_id": f"T-{n:05d}",
+            "status": "closed" if n % 5 else "opened",
+            "region": rng.choice(["eu-south", "eu-west"]),
+            "created_at": T0 + timedelta(seconds=rng.randrange(300)),
+        }
+        for n in range(2_000)
+    ]
+    await collection.insert_many(documents)
+
+    found = [d["_id"] async for d in collection.find(query, sort=sort, skip=skip, limit=50)]
+
+    everything = [d["_id"] async for d in collection.find(query, sort=sort)]
+    assert found == everything[skip : skip + 50]
+    assert len(found) == 50

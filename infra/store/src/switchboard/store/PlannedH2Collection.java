@@ -50,6 +50,11 @@ final class PlannedH2Collection extends H2Collection {
     @Override
     protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
                                          int batchSize, Document fieldSelector) {
+        List<Document> walked = limit > 0 ? inSortOrderWithin(query, orderBy, numberToSkip + limit) : null;
+        if (walked != null) {
+            return matchDocumentsFromStream(query, walked.stream(), numberToSkip, limit, batchSize, null,
+                fieldSelector);
+        }
         Iterable<Object> positions = positions(query);
         if (positions != null) {
             return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
@@ -152,6 +157,30 @@ final class PlannedH2Collection extends H2Collection {
             documents.add(document);
         }
         return documents;
+    }
+
+    // A filter that finds many documents, sorted and limited, where an index pins the filter's
+    // equality keys and then orders by the first sort key: walked in that order until enough
+    // match (a customer's newest 50 of thousands). Null when the filter finds few anyway.
+    private List<Document> inSortOrderWithin(Document query, Document orderBy, int wanted) {
+        if (orderBy == null || orderBy.isEmpty() || orderBy.containsKey("$natural")) {
+            return null;
+        }
+        Index<Object> chosen = plan(query);
+        if (!(chosen instanceof SecondaryIndex secondary) || secondary.probe(query, PROBE_LIMIT) < PROBE_LIMIT) {
+            return null;
+        }
+        String key = orderBy.keySet().iterator().next();
+        boolean ascending = !(orderBy.get(key) instanceof Number direction) || direction.intValue() >= 0;
+        for (Index<Object> index : getIndexes()) {
+            if (index instanceof SecondaryIndex ordered) {
+                Iterable<Map.Entry<String, Object>> entries = ordered.inKeyOrderWithin(query, key, ascending);
+                if (entries != null) {
+                    return firstMatches(entries, query, deriveComparator(orderBy), wanted);
+                }
+            }
+        }
+        return null;
     }
 
     // The first `wanted` matches in sort order, read along the first sort key's order; within

@@ -159,6 +159,48 @@ final class SecondaryIndex extends Index<Object> {
         };
     }
 
+    /**
+     * The entries of one equality prefix in the order of the key after it, as (that key's
+     * component, position), when the filter pins every key before `sortKey` to one value and
+     * `sortKey` is the next: what a filtered, sorted and limited read walks. Null otherwise.
+     */
+    Iterable<Map.Entry<String, Object>> inKeyOrderWithin(Document query, String sortKey, boolean ascending) {
+        StringBuilder prefix = new StringBuilder();
+        int next = 0;
+        for (String key : keys()) {
+            if (key.equals(sortKey)) {
+                break;
+            }
+            List<Object> values = equalityValues(query, key);
+            if (values == null || values.size() != 1) {
+                return null;
+            }
+            prefix.append(IndexKeys.component(values.get(0)));
+            next++;
+        }
+        if (next == 0 || next >= keys().size()) {
+            return null;
+        }
+        String from = prefix.toString();
+        String to = from + '\uffff';
+        return () -> {
+            Cursor<String, Object> cursor = ascending ? entries.cursor(from, to, false) : entries.cursor(to, from, true);
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return cursor.hasNext();
+                }
+
+                @Override
+                public Map.Entry<String, Object> next() {
+                    String rest = cursor.next().substring(from.length());
+                    int end = rest.indexOf(IndexKeys.TERMINATOR) + IndexKeys.TERMINATOR.length();
+                    return Map.entry(rest.substring(0, end), cursor.getValue());
+                }
+            };
+        };
+    }
+
     private void scanPrefix(String prefix, Set<Object> positions, int limit) {
         Cursor<String, Object> cursor = entries.cursor(prefix);
         while (positions.size() < limit && cursor.hasNext() && cursor.next().startsWith(prefix)) {

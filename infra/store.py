@@ -26,7 +26,7 @@ class StoreServer:
     data_dir: Path
     log_file: Path
     pid_file: Path | None = None
-    heap_max: str = "1g"
+    heap_max: str = "2g"
     java: str | None = None  # None: $JAVA_HOME/bin/java, else `java` on PATH
     _process: ServerProcess = field(init=False, repr=False)
 

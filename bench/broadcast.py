@@ -1,20 +1,20 @@
 """`python -m bench.broadcast`: an outage declared over N customers, against raw baselines.
 
-Each run declares a fresh incident over a fresh region of N customers (--customers), each
-with one contact told in-app and by webhook, so 2N notifications. On the same Kafka and
-FerretDB, every run measures:
+Each run declares a fresh incident over a fresh region of N customers (--customers), each with
+one contact told in-app and by webhook, so 2N notifications. On the same Kafka and store, every
+run measures:
 
 1. the directory: N customers written straight into the `customers` collection with
    insert_many (seeding them through PUT /v1/customers would take far longer than the
    broadcast being measured), then two raw baselines: insert_many of 2N notification-sized
-   documents into FerretDB in batches (for storing), and httpx POSTs to the webhook sink
+   documents into the store in batches (for storing), and httpx POSTs to the webhook sink
    at the notifier's broadcast concurrency (for delivering). The sink is a minimal HTTP/1.1
    server in a process of its own on several ports; its own capacity, probed with
    pipelined requests over raw sockets, is reported too, to show it is not the limit;
 2. intake idle: POST /v1/tickets, --tickets at --concurrency, the platform quiet;
 3. the broadcast: POST /v1/incidents (t0 = its 202), then counting the incident's stored and
    delivered notifications until all 2N are delivered or --timeout passes (partial figures
-   then); the counts are scans on FerretDB, so they are spaced out (bench/incident.py).
+   then); the counts load the server measured, so they are spaced out (bench/incident.py).
    Times are to the notifier's last `created_at` and `delivered_at` stamps (and as the
    counts saw them). Meanwhile, from the 202, the idle load is posted again; it lasts a few
    seconds (intake_broadcast_s says how many). --intake-rounds > 1 repeats it, a pause
@@ -22,12 +22,12 @@ FerretDB, every run measures:
    workflow a backlog of tickets that slows the broadcast and the settling after it. The
    sink counts webhook requests and distinct notification ids: the difference is duplicates.
 
-Targets: all 2N stored and all delivered within 15 s of t0; intake p99 during the broadcast
-at most twice idle. A small broadcast (--warm-up-customers) warms every path first. Before
-each run the previous run's notifications, tickets, incidents, broadcasts and customers are
-deleted: on FerretDB every query not by `_id` scans its whole collection, so runs on ever
-more data would not be repeats. The stack (unless --kafka/--mongo name running servers no
-other Switchboard uses) and the services start once. Results go to stdout and to JSON.
+Targets: all 2N stored and all delivered within 15 s of t0; intake p99 during the broadcast at
+most twice idle. A small broadcast (--warm-up-customers) warms every path first. Before each run
+the previous run's notifications, tickets, incidents, broadcasts and customers are deleted, so
+that every run starts from the same data and runs are repeats of one another. The stack (unless
+--kafka/--mongo name running servers no other Switchboard uses) and the services start once.
+Results go to stdout and to JSON.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ SECTIONS = (
     ("raw_sink_", "raw delivery: httpx POSTs to the sink at the notifier's broadcast concurrency"),
     ("sink_", "the sink alone: pipelined POSTs over raw sockets"),
     ("webhooks_", "webhook requests the sink received for the broadcast"),
-    ("poll_", "the bench's counts on FerretDB (scans: load on the server measured)"),
+    ("poll_", "the bench's counts on the store (load on the server measured)"),
     ("seed_", "seeding the directory: insert_many of the customers"),
     ("settle_", "until every consumer group had caught up"),
     ("cpu_seed_", "CPU while seeding, % of one core"),

@@ -1,11 +1,11 @@
-"""An outage declared through intake, and its notifications followed in FerretDB by counting.
+"""An outage declared through intake, and its notifications followed in the store by counting.
 
-FerretDB on SQLite answers a filter on anything but `_id` by reading the whole collection, so
-every count is a scan of all the notifications stored, on the server being measured (seconds,
-with a few hundred thousand). So counts are spaced at least `poll_s` apart and far enough for
-scanning to take at most MAX_SCAN_SHARE of the time, delivered ones are counted only once all
-are stored, and what the counts cost is reported with the figures. A cheap sign that the
-broadcast may be complete (the sink has every webhook) brings the next count forward.
+Every count reads the incident's notifications through its index on the server being measured (a
+fraction of a second with a few hundred thousand). So counts are spaced at least `poll_s` apart
+and far enough for counting to take at most MAX_SCAN_SHARE of the time, delivered ones are
+counted only once all are stored, and what the counts cost is reported with the figures. A cheap
+sign that the broadcast may be complete (the sink has every webhook) brings the next count
+forward.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class IncidentNotifications:
 
     def _pause(self, progress: Progress, poll_s: float) -> float:
         """Until the next count: poll_s once complete may be near, else long enough for the
-        scans to take at most MAX_SCAN_SHARE of FerretDB's time."""
+        counts to take at most MAX_SCAN_SHARE of the store's time."""
         if not progress.query_s or self.may_be_complete():
             return poll_s
         return max(poll_s, progress.query_s[-1] / MAX_SCAN_SHARE)

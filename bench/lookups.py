@@ -1,4 +1,4 @@
-"""What one notification lookup costs on FerretDB: by `_id` versus by any other filter."""
+"""What one notification lookup costs on the store: by `_id` versus by an indexed filter."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from shared.vocabulary import DeliveryStatus
 async def lookup_costs(database: Database, pairs: Sequence[tuple[str, str]]) -> Figures:
     """Median ms of `find_one` on the notifications, over (notification id, ticket id) pairs.
 
-    FerretDB 1.24 on SQLite pushes only an exact `{"_id": ...}` filter down to SQLite; any
-    other filter reads and decodes the whole collection, index or not. `by_ticket_id` is
-    the indexed `ticket_id` lookup; `due` is the notifier's lease query (same filter and
-    sort, read only), which it runs after every stored notification and every poll.
+    `by_ticket_id` is the indexed `ticket_id` lookup; `due` is the notifier's lease query
+    (same filter and sort, read only), which it runs after every stored notification and
+    every poll.
     """
     notifications = database[Collections.NOTIFICATIONS]
     timings: dict[str, list[float]] = {"by_id": [], "by_ticket_id": [], "due": []}

@@ -1,10 +1,10 @@
 """`python -m bench.skeleton`: the walking skeleton's first figures beside raw baselines.
 
-Every run measures, on the same Kafka and FerretDB, with the same closed-loop shape
+Every run measures, on the same Kafka and store, with the same closed-loop shape
 (N operations from C tasks, each waiting for its answer before the next):
 
 a. raw Kafka: aiokafka `send_and_wait`, idempotent producer (acks=all), ~500 B keyed JSON;
-b. raw MongoDB: PyMongo async `insert_one` of ~1 KB documents into FerretDB
+b. raw MongoDB: PyMongo async `insert_one` of ~1 KB documents into the store
    (a and b do more operations than c, --raw-count, so that they last a second or more);
 c. intake: POST /v1/tickets (202 = acknowledged by Kafka), and the ratio to (a); then the
    drain: until every one of those tickets' notifications is stored; then until every
@@ -17,9 +17,8 @@ d. end to end: from POST sent to the in-app notification stored, one ticket at a
 The stack (unless --kafka/--mongo name running servers that no other Switchboard uses:
 topic names and consumer groups are fixed) and the three services start once; each run
 uses a fresh customer with no webhook. Before each run the tickets and notifications of
-the previous one are deleted (not with --keep-data): on FerretDB every query not by `_id`
-scans its whole collection, so the platform slows down as they grow, and runs on ever
-more data would not be repeats of one another. Results go to stdout and to JSON.
+the previous one are deleted (not with --keep-data), so that runs start from the same data
+and are repeats of one another. Results go to stdout and to JSON.
 """
 
 from __future__ import annotations
@@ -42,14 +41,14 @@ from bench.runs import measure
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "skeleton.json"
 SECTIONS = (
     ("raw_kafka_", "a. raw Kafka: aiokafka send_and_wait, acks=all, idempotent, ~500 B"),
-    ("raw_mongo_", "b. raw MongoDB: PyMongo insert_one into FerretDB, ~1 KB"),
+    ("raw_mongo_", "b. raw MongoDB: PyMongo insert_one into the store, ~1 KB"),
     ("intake_", "c. intake: POST /v1/tickets answered 202"),
     ("drain", "c. drain: first POST until every notification of (c) is stored"),
     ("pipeline_", "c. drain: first POST until every notification of (c) is stored"),
     ("settle_", "c/d. then until every consumer group has caught up (timeline, deliveries)"),
     ("e2e_", "d. end to end: POST sent until its notification is stored"),
-    ("lookup_", "FerretDB lookups on the notifications collection"),
-    ("notifications_", "FerretDB lookups on the notifications collection"),
+    ("lookup_", "store lookups on the notifications collection"),
+    ("notifications_", "store lookups on the notifications collection"),
     ("cpu_raw_kafka_", "CPU during (a), % of one core"),
     ("cpu_raw_mongo_", "CPU during (b), % of one core"),
     ("cpu_accept_", "CPU while (c) posts, % of one core"),

@@ -1,8 +1,7 @@
 """Tickets through the running platform: POST load at intake, and waiting for notifications.
 
-Notifications are found by `_id`. FerretDB 1.24 on SQLite pushes down nothing but an exact
-`{"_id": ...}` filter; any other filter (`ticket_id`, `customer_id`) makes it read and
-decode the whole collection, which would load the very server being measured. The in-app
+Notifications are found by `_id`, the cheapest lookup there is, so that polling for them
+loads the server being measured as little as possible. The in-app
 notification's id is derived the way the notifier derives it, from the `TicketOpened` event
 id that the ticket document (also read by `_id`) carries.
 """
@@ -108,12 +107,12 @@ class Notifications:
 
     The id is predicted as the notifier names it (IN_APP_RECIPIENTS). Should the notifier
     name it otherwise, a ticket waited on for FALLBACK_AFTER_S switches every later
-    lookup to a `ticket_id` query (a full scan on FerretDB, so more load on the server being
+    lookup to a `ticket_id` query (an index read, more load on the server being
     measured) and says so once on stderr, rather than failing the run.
     """
 
     database: Database
-    queries: int = 0  # what the polling itself asked of FerretDB
+    queries: int = 0  # what the polling itself asked of the store
     by_ticket_id: bool = False  # predicted ids did not match: look up by ticket_id instead
     recipients: list[Callable[[str], str]] = field(default_factory=lambda: [*IN_APP_RECIPIENTS])
     _opened_event: dict[str, str] = field(default_factory=dict)
@@ -186,7 +185,7 @@ class Notifications:
         self.by_ticket_id = True
         print(
             "bench: in-app notifications are not named as bench.tickets.IN_APP_RECIPIENTS "
-            "predicts; looking them up by ticket_id instead (full scans on FerretDB)",
+            "predicts; looking them up by ticket_id instead",
             file=sys.stderr,
             flush=True,
         )

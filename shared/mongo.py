@@ -34,7 +34,7 @@ def create_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
         tz_aware=True,
         serverSelectionTimeoutMS=5000,
         connectTimeoutMS=3000,
-        retryWrites=False,  # FerretDB has no retryable writes; every write here is idempotent
+        retryWrites=False,  # the embedded store has no sessions; every write here is idempotent
     )
 
 
@@ -44,7 +44,10 @@ async def ping(database: Database) -> bool:
 
 
 async def ensure_indexes(database: Database) -> None:
-    """Indexes both MongoDB and FerretDB support: plain, compound and unique ones."""
+    """Every index the services query by, in one place: plain, compound, multikey and unique.
+
+    The store suite (tests/store) proves with `explain` that each read is planned on one.
+    """
     tickets = database[Collections.TICKETS]
     await tickets.create_index("call_ids")
     await tickets.create_index([("customer_id", 1), ("created_at", -1)])

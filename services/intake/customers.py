@@ -6,8 +6,8 @@ contact's preference change sets only that contact's preference fields. No ticke
 from these writes and no ticket document changes; the notifier reads the same documents to
 decide who is told, on which channels, in which language. A document is
 `{_id: customer_id, name, contacts: [...], services: {...}}` (`shared.customers.Customer`).
-The contact is addressed by its position, guarded by its id, because FerretDB has no
-positional `$` update.
+The contact is addressed by its position, guarded by its id, rather than with the positional
+`$` update, which not every MongoDB-wire store implements alike.
 """
 
 import logging

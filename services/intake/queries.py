@@ -1,7 +1,8 @@
 """Reads for the HTTP API, straight from MongoDB, always scoped to what the caller may see.
 
 Every filter is an equality or a range on a validated value, so no caller input ever becomes a
-query operator; and every operator used here works on MongoDB and FerretDB alike.
+query operator; every filter here is served by an index declared in `shared.mongo`, on
+MongoDB and on the embedded store alike (tests/store checks each with `explain`).
 """
 
 from datetime import datetime

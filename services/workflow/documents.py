@@ -2,9 +2,9 @@
 
 Each document is its aggregate's state at the top level, every event it produced (`events`)
 and `outbox_pending` (ids of events saved but not yet acknowledged by Kafka). State, events
-and outbox change in one single-document write, guarded by `version`: atomic on MongoDB and
-FerretDB alike. FerretDB does not isolate concurrent updates of one document, so only the
-aggregate's own commands write it, one at a time per process (`DocumentLocks`).
+and outbox change in one single-document write, guarded by `version` (atomic on MongoDB and
+on the embedded store: tests/store). Only the aggregate's own commands write it, one at a
+time per process (`DocumentLocks`), so a lost version race is rare and simply decided again.
 """
 
 import asyncio

@@ -105,8 +105,8 @@ class TicketStore(AggregateDocuments):
         """Claim one ticket whose clocks are due; the claim keeps other schedulers off it.
 
         The claim is a document of its own, named by the ticket and its due moment, never a
-        write to the ticket: FerretDB's SQLite backend does not isolate concurrent updates of
-        one document, so only the ticket's commands ever write it.
+        write to the ticket: only the ticket's commands ever write it. The due clocks are a
+        range on the `next_timer_at` index, so a pass reads what is due, not every ticket.
         """
         cursor = self._tickets.find(
             {"next_timer_at": {"$lte": now}},

@@ -444,7 +444,7 @@ def declare_incident_command(incident_id: str = "INC-0123456789ABCDEF") -> Decla
     )
 
 
-# --- a MongoDB collection in memory, speaking only what FerretDB 1.24 also speaks -----------
+# --- a MongoDB collection in memory, answering only the operators the code uses -----------
 
 _ABSENT = object()
 
@@ -466,7 +466,7 @@ def _is(value: Any, wanted: Any) -> bool:
     return bool(value == wanted)
 
 
-# Anything else fails the test loudly (KeyError), as it would fail on FerretDB.
+# Anything else fails the test loudly (KeyError): a new operator needs a store-suite test first.
 QUERY_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "$in": lambda value, operand: any(_is(value, w) for w in operand),
     "$ne": lambda value, operand: not _is(value, operand),
@@ -496,7 +496,7 @@ def _projected(document: Document, projection: Document | None) -> Document:
 
 
 def _grouped(documents: list[Document], stage: Document) -> list[Document]:
-    """`$group` by field paths, counting with `$sum: 1`: what FerretDB 1.24 can group with."""
+    """`$group` by field paths, counting with `$sum: 1`."""
     keys = stage["_id"]
     if set(stage) - {"_id"} != {"count"} or stage["count"] != {"$sum": 1}:
         raise KeyError(f"unsupported $group: {stage}")

@@ -37,7 +37,7 @@ async def stored(decision: Decision) -> Document:
 
 
 def through_bson(document: Document) -> Document:
-    """What MongoDB or FerretDB hands back for the document."""
+    """What the store hands back for the document."""
     return bson.decode(bson.encode(document), codec_options=CodecOptions(tz_aware=True))
 
 
@@ -62,7 +62,7 @@ async def test_the_document_says_when_its_clocks_next_fire() -> None:
 
 
 @pytest.mark.parametrize("status", RESTING_STATUSES, ids=str)
-async def test_the_document_has_no_keys_mongodb_or_ferretdb_refuse(status: TicketStatus) -> None:
+async def test_the_document_has_no_keys_a_mongodb_store_refuses(status: TicketStatus) -> None:
     def keys(value: object) -> list[str]:
         if isinstance(value, dict):
             return [k for key, inner in value.items() for k in [key, *keys(inner)]]

@@ -1,6 +1,6 @@
 """Following a customer's in-app notifications live, as server-sent events.
 
-The store has no change streams (FerretDB), so the route polls for notifications after the
+The embedded store has no change streams, so the route polls for notifications after the
 last one sent, in (created_at, id) order; the SSE event id is the notification id, so an
 EventSource that reconnects with `Last-Event-ID` resumes where it stopped.
 """

@@ -35,13 +35,13 @@ def utc_now() -> datetime:
 
 
 def build_channels(
-    settings: NotifierSettings, http: httpx.AsyncClient
+    settings: NotifierSettings, http: httpx.AsyncClient, webhooks: WebhookChannel
 ) -> dict[str, ChannelAdapter]:
     """Which adapter delivers each channel; in-app needs none, as stored is delivered."""
     return {
         Channel.EMAIL.value: EmailChannel.from_settings(settings),
         Channel.SMS.value: SmsChannel.from_settings(settings, http),
-        Channel.WEBHOOK.value: WebhookChannel.from_settings(settings, http),
+        Channel.WEBHOOK.value: webhooks,
     }
 
 
@@ -57,13 +57,14 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
     database = client[settings.mongo_database]
     store = NotificationStore(database[Collections.NOTIFICATIONS])
     directory = CustomerDirectory(database[Collections.CUSTOMERS])
-    http = httpx.AsyncClient(
-        timeout=settings.webhook_timeout_s,
+    http = httpx.AsyncClient(  # the SMS gateway's; webhooks have a client of their own
+        timeout=settings.sms_timeout_s,
         limits=httpx.Limits(
             max_connections=settings.delivery_concurrency + settings.broadcast_concurrency
         ),
         headers={"User-Agent": "Switchboard-Notifier/1"},
     )
+    webhooks = WebhookChannel.from_settings(settings)
     delivery_events = broker.publisher(
         NOTIFICATION_EVENTS.name,
         schema=NotificationEvent,
@@ -77,7 +78,7 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
     worker = DeliveryWorker(
         store,
         directory,
-        build_channels(settings, http),
+        build_channels(settings, http, webhooks),
         utc_now,
         settings,
         worker_events,
@@ -121,6 +122,7 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await http.aclose()
+        await webhooks.aclose()
         await client.close()
 
     return AsgiFastStream(

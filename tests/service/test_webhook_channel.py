@@ -1,10 +1,14 @@
-"""The webhook channel: a signed POST the receiver can verify and deduplicate."""
+"""The webhook channel: a signed POST the receiver can verify and deduplicate, sent to a real
+HTTP server on loopback."""
 
 import json
+import socket
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
-import httpx
 import pytest
+from aiohttp import web
 
 from services.notifier.channels.base import DeliveryResult
 from services.notifier.channels.webhook import WebhookChannel
@@ -13,8 +17,7 @@ from shared.customers import Contact, WebhookAddress
 from shared.mongo import Document
 
 SECRET = "whsec-0123456789abcdef"
-URL = "https://hooks.acme.example/switchboard"
-CONTACT = Contact(contact_id="noc", name="ACME NOC", webhook=WebhookAddress(url=URL, secret=SECRET))
+PATH = "/switchboard"
 NOTIFICATION: Document = {
     "_id": "NTF-0123456789ABCDEFGHJKMNPQRS",
     "event_id": "event-1",
@@ -28,47 +31,90 @@ NOTIFICATION: Document = {
 }
 
 
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
 class Receiver:
     """A webhook receiver that answers with a fixed status and keeps what it was sent."""
 
-    def __init__(self, status_code: int = 204) -> None:
-        self.status_code = status_code
-        self.requests: list[httpx.Request] = []
+    status_code: int = 204
+    requests: list[Received] = field(default_factory=list)
+    url: str = ""
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return httpx.Response(self.status_code)
+    async def answer(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.requests.append(Received(request.method, request.path, dict(request.headers), body))
+        return web.Response(status=self.status_code)
 
 
-async def deliver_to(receiver: Receiver | httpx.MockTransport) -> DeliveryResult:
-    transport = (
-        receiver if isinstance(receiver, httpx.MockTransport) else httpx.MockTransport(receiver)
+Serve = Callable[[int], Awaitable[Receiver]]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    runners: list[web.AppRunner] = []
+
+    async def start(status_code: int) -> Receiver:
+        receiver = Receiver(status_code)
+        app = web.Application()
+        app.router.add_post(PATH, receiver.answer)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        receiver.url = f"http://127.0.0.1:{port}{PATH}"
+        return receiver
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+def contact(url: str) -> Contact:
+    return Contact(
+        contact_id="noc", name="ACME NOC", webhook=WebhookAddress(url=url, secret=SECRET)
     )
-    async with httpx.AsyncClient(transport=transport) as client:
-        return await WebhookChannel(client).deliver(NOTIFICATION, CONTACT)
 
 
-async def test_a_2xx_answer_means_delivered() -> None:
-    receiver = Receiver(204)
+async def deliver_to(url: str) -> DeliveryResult:
+    channel = WebhookChannel(timeout_s=5.0)
+    try:
+        return await channel.deliver(NOTIFICATION, contact(url))
+    finally:
+        await channel.aclose()
 
-    result = await deliver_to(receiver)
+
+async def test_a_2xx_answer_means_delivered(serve: Serve) -> None:
+    receiver = await serve(204)
+
+    result = await deliver_to(receiver.url)
 
     assert result == DeliveryResult(delivered=True, status_code=204)
     assert len(receiver.requests) == 1
 
 
-async def test_the_receiver_can_verify_the_signature_and_deduplicate_on_the_key() -> None:
-    receiver = Receiver(200)
+async def test_the_receiver_can_verify_the_signature_and_deduplicate_on_the_key(
+    serve: Serve,
+) -> None:
+    receiver = await serve(200)
 
-    await deliver_to(receiver)
+    await deliver_to(receiver.url)
 
     (request,) = receiver.requests
-    assert request.method == "POST"
-    assert str(request.url) == URL
-    assert verify(SECRET, request.headers[SIGNATURE_HEADER], request.content, int(time.time()))
+    assert (request.method, request.path) == ("POST", PATH)
+    assert verify(SECRET, request.headers[SIGNATURE_HEADER], request.body, int(time.time()))
     assert request.headers["Idempotency-Key"] == NOTIFICATION["_id"]
     assert request.headers["Switchboard-Event-Type"] == "TicketOpened"
-    body = json.loads(request.content)
+    assert request.headers["Content-Type"] == "application/json"
+    body = json.loads(request.body)
     assert body["notification_id"] == NOTIFICATION["_id"]
     assert body["ticket_id"] == NOTIFICATION["ticket_id"]
     assert body["message"] == NOTIFICATION["body"]
@@ -79,9 +125,11 @@ async def test_the_receiver_can_verify_the_signature_and_deduplicate_on_the_key(
     [(500, True), (503, True), (408, True), (429, True), (400, False), (404, False), (410, False)],
 )
 async def test_a_refusal_is_retried_only_when_a_retry_can_help(
-    status_code: int, retryable: bool
+    serve: Serve, status_code: int, retryable: bool
 ) -> None:
-    result = await deliver_to(Receiver(status_code))
+    receiver = await serve(status_code)
+
+    result = await deliver_to(receiver.url)
 
     assert not result.delivered
     assert result.retryable is retryable
@@ -89,23 +137,24 @@ async def test_a_refusal_is_retried_only_when_a_retry_can_help(
 
 
 async def test_an_unreachable_receiver_is_a_retryable_failure() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
 
-    result = await deliver_to(httpx.MockTransport(refuse))
+    result = await deliver_to(f"http://127.0.0.1:{port}{PATH}")
 
     assert not result.delivered
     assert result.retryable
     assert result.error is not None
-    assert "ConnectError" in result.error
+    assert "Connect" in result.error
 
 
-async def test_a_contact_without_a_webhook_any_more_is_not_retried() -> None:
-    receiver = Receiver(204)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        result = await WebhookChannel(client).deliver(
-            NOTIFICATION, Contact(contact_id="noc", name="ACME NOC")
-        )
+async def test_a_contact_without_a_webhook_any_more_is_not_retried(serve: Serve) -> None:
+    receiver = await serve(204)
+    channel = WebhookChannel()
+
+    result = await channel.deliver(NOTIFICATION, Contact(contact_id="noc", name="ACME NOC"))
+    await channel.aclose()
 
     assert not result.delivered
     assert not result.retryable

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
 
 from services.notifier.channels.webhook import (
@@ -94,9 +93,10 @@ def _handler(receiver: SlowReceiver, overall: InFlight) -> type[BaseHTTPRequestH
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=100)) as client:
-        yield client
+async def channel() -> AsyncIterator[WebhookChannel]:
+    webhooks = WebhookChannel(max_concurrent_per_endpoint=LIMIT, timeout_s=10.0)
+    yield webhooks
+    await webhooks.aclose()
 
 
 def contact_for(url: str) -> Contact:
@@ -117,10 +117,9 @@ def notification(number: int) -> Document:
 
 
 async def test_at_most_the_limit_is_in_flight_to_one_endpoint_and_the_rest_wait(
-    receivers: tuple[SlowReceiver, SlowReceiver, InFlight], http: httpx.AsyncClient
+    receivers: tuple[SlowReceiver, SlowReceiver, InFlight], channel: WebhookChannel
 ) -> None:
     first, second, overall = receivers
-    channel = WebhookChannel(http, max_concurrent_per_endpoint=LIMIT, timeout_s=10.0)
     burst = [
         channel.deliver(notification(n), contact_for(receiver.url))
         for receiver in (first, second)

@@ -38,6 +38,11 @@ final class IndexKeys {
         return encoded(value).replace("\u0000", ESCAPED) + TERMINATOR;
     }
 
+    /** The first component of an entry (or of what follows a prefix of it), terminator included. */
+    static String leadingComponent(String entry) {
+        return entry.substring(0, entry.indexOf(TERMINATOR) + TERMINATOR.length());
+    }
+
     /** The type tag a value sorts under. */
     static char tag(Object value) {
         return encoded(value).charAt(0);

@@ -61,13 +61,12 @@ final class IndexedH2Database extends H2Database {
         if ("aggregate".equalsIgnoreCase(command) && query.get(command) instanceof String name
             && resolveCollection(name, false) instanceof PlannedH2Collection collection) {
             List<Document> pipeline = Aggregation.parse(query.get("pipeline"));
-            Index<Object> index = pipeline.isEmpty() || !(pipeline.get(0).get("$match") instanceof Document match)
-                ? null : collection.plan(match);
-            if (index != null) {
+            Iterable<Object> positions = pipeline.isEmpty()
+                || !(pipeline.get(0).get("$match") instanceof Document match) ? null : collection.positions(match);
+            if (positions != null) {
                 Aggregation aggregation = Aggregation.fromPipeline(pipeline, databaseResolver, this, collection, oplog);
                 aggregation.validate(query);
-                Document match = (Document) pipeline.get(0).get("$match");
-                List<Document> result = aggregation.runStages(collection.documentsAt(index.getPositions(match)));
+                List<Document> result = aggregation.runStages(collection.documentsAt(positions));
                 return firstBatch(getFullCollectionNamespace(name), result);
             }
         }

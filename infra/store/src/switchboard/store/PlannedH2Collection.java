@@ -50,12 +50,14 @@ final class PlannedH2Collection extends H2Collection {
     @Override
     protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
                                          int batchSize, Document fieldSelector) {
-        List<Document> walked = limit > 0 ? inSortOrderWithin(query, orderBy, numberToSkip + limit) : null;
+        Plan plan = plan(query);
+        List<Document> walked = limit > 0 && plan != null && plan.found() >= PROBE_LIMIT
+            ? inSortOrderWithin(query, orderBy, numberToSkip + limit) : null;
         if (walked != null) {
             return matchDocumentsFromStream(query, walked.stream(), numberToSkip, limit, batchSize, null,
                 fieldSelector);
         }
-        Iterable<Object> positions = positions(query);
+        Iterable<Object> positions = plan != null ? plan.index().getPositions(query) : positions(query);
         if (positions != null) {
             return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
         }
@@ -74,9 +76,9 @@ final class PlannedH2Collection extends H2Collection {
 
     /** Where the documents a filter may match are, as its plan finds them; null for a scan. */
     Iterable<Object> positions(Document query) {
-        Index<Object> index = plan(query);
-        if (index != null) {
-            return index.getPositions(query);
+        Plan plan = plan(query);
+        if (plan != null) {
+            return plan.index().getPositions(query);
         }
         List<Document> clauses = orClauses(query);
         if (clauses == null) {
@@ -93,18 +95,20 @@ final class PlannedH2Collection extends H2Collection {
         return union;
     }
 
+    /** An index that serves a filter, and how many entries it found (up to PROBE_LIMIT). */
+    record Plan(Index<Object> index, int found) {
+    }
+
     /** The index a filter is served by, or null when none serves it. */
-    Index<Object> plan(Document query) {
-        Index<Object> best = null;
-        long fewest = Long.MAX_VALUE;
+    Plan plan(Document query) {
+        Plan best = null;
         for (Index<Object> index : getIndexes()) {
             if (!index.canHandle(query)) {
                 continue;
             }
-            long found = index instanceof SecondaryIndex secondary ? secondary.probe(query, PROBE_LIMIT) : 0;
-            if (found < fewest) {
-                best = index;
-                fewest = found;
+            int found = index instanceof SecondaryIndex secondary ? secondary.probe(query, PROBE_LIMIT) : 0;
+            if (best == null || found < best.found()) {
+                best = new Plan(index, found);
             }
         }
         return best;
@@ -125,8 +129,9 @@ final class PlannedH2Collection extends H2Collection {
     }
 
     private Document inputStage(Document query) {
-        Index<Object> index = plan(query);
-        if (index != null) {
+        Plan plan = plan(query);
+        if (plan != null) {
+            Index<Object> index = plan.index();
             return new Document("stage", "IXSCAN").append("indexName", index.getName())
                 .append("keyPattern", index.toIndexDescription().get("key"));
         }
@@ -159,15 +164,11 @@ final class PlannedH2Collection extends H2Collection {
         return documents;
     }
 
-    // A filter that finds many documents, sorted and limited, where an index pins the filter's
-    // equality keys and then orders by the first sort key: walked in that order until enough
-    // match (a customer's newest 50 of thousands). Null when the filter finds few anyway.
+    // A filter that finds many documents (its plan found PROBE_LIMIT or more), sorted and
+    // limited, where an index pins the filter's equality keys and then orders by the first sort
+    // key: walked in that order until enough match (a customer's newest 50 of thousands).
     private List<Document> inSortOrderWithin(Document query, Document orderBy, int wanted) {
         if (orderBy == null || orderBy.isEmpty() || orderBy.containsKey("$natural")) {
-            return null;
-        }
-        Index<Object> chosen = plan(query);
-        if (!(chosen instanceof SecondaryIndex secondary) || secondary.probe(query, PROBE_LIMIT) < PROBE_LIMIT) {
             return null;
         }
         String key = orderBy.keySet().iterator().next();

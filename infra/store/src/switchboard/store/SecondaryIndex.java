@@ -141,22 +141,7 @@ final class SecondaryIndex extends Index<Object> {
      * on the leading key reads.
      */
     Iterable<Map.Entry<String, Object>> inKeyOrder(boolean ascending) {
-        return () -> {
-            Cursor<String, Object> cursor = entries.cursor(null, null, !ascending);
-            return new Iterator<>() {
-                @Override
-                public boolean hasNext() {
-                    return cursor.hasNext();
-                }
-
-                @Override
-                public Map.Entry<String, Object> next() {
-                    String entry = cursor.next();
-                    int end = entry.indexOf(IndexKeys.TERMINATOR) + IndexKeys.TERMINATOR.length();
-                    return Map.entry(entry.substring(0, end), cursor.getValue());
-                }
-            };
-        };
+        return walk("", ascending);
     }
 
     /**
@@ -178,11 +163,13 @@ final class SecondaryIndex extends Index<Object> {
             prefix.append(IndexKeys.component(values.get(0)));
             next++;
         }
-        if (next == 0 || next >= keys().size()) {
-            return null;
-        }
-        String from = prefix.toString();
-        String to = from + '\uffff';
+        return next == 0 || next >= keys().size() ? null : walk(prefix.toString(), ascending);
+    }
+
+    // The entries starting with `prefix`, in order, as (the component after it, position).
+    private Iterable<Map.Entry<String, Object>> walk(String prefix, boolean ascending) {
+        String from = prefix.isEmpty() ? null : prefix;
+        String to = prefix.isEmpty() ? null : prefix + '\uffff';
         return () -> {
             Cursor<String, Object> cursor = ascending ? entries.cursor(from, to, false) : entries.cursor(to, from, true);
             return new Iterator<>() {
@@ -193,9 +180,8 @@ final class SecondaryIndex extends Index<Object> {
 
                 @Override
                 public Map.Entry<String, Object> next() {
-                    String rest = cursor.next().substring(from.length());
-                    int end = rest.indexOf(IndexKeys.TERMINATOR) + IndexKeys.TERMINATOR.length();
-                    return Map.entry(rest.substring(0, end), cursor.getValue());
+                    String rest = cursor.next().substring(prefix.length());
+                    return Map.entry(IndexKeys.leadingComponent(rest), cursor.getValue());
                 }
             };
         };
@@ -215,8 +201,7 @@ final class SecondaryIndex extends Index<Object> {
             if (!entry.startsWith(prefix)) {
                 return;
             }
-            String rest = entry.substring(prefix.length());
-            String component = rest.substring(0, rest.indexOf(IndexKeys.TERMINATOR) + IndexKeys.TERMINATOR.length());
+            String component = IndexKeys.leadingComponent(entry.substring(prefix.length()));
             if (range.isPast(component)) {
                 return;
             }

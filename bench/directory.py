@@ -2,14 +2,14 @@
 
 Seeding a hundred thousand customers through PUT /v1/customers, one request each, would take
 far longer than the broadcast being measured; the documents are the very ones intake stores
-(`services.intake.customers.customer_document`), inserted a batch at a time.
+(`services.intake.customers.directory.customer_document`), inserted a batch at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.intake.customers import customer_document
+from services.intake.customers.directory import customer_document
 from shared.customers import Contact, Customer, Services, WebhookAddress
 from shared.mongo import Collections, Database, Document
 

@@ -16,8 +16,8 @@ from typing import Any, cast
 
 from bench.store_documents import History, call_id, customer_id
 from services.intake.auth import Caller
-from services.intake.queries import Reads
-from services.intake.schemas import TicketFilters
+from services.intake.tickets.queries import Reads
+from services.intake.tickets.schemas import TicketFilters
 from services.workflow.settings import WorkflowSettings
 from services.workflow.store import TicketStore
 from shared.mongo import Collections, Database, Document

@@ -6,19 +6,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.intake.api import router
 from services.intake.auth import ApiKeys
 from services.intake.commands import CommandBus, Publishers
-from services.intake.customers import Customers
+from services.intake.customers.directory import Customers
 from services.intake.errors import (
     register_conflict_handlers,
     register_unavailable_handlers,
     register_validation_handler,
 )
 from services.intake.health import build_health_router
-from services.intake.incident_queries import IncidentReads
-from services.intake.queries import Reads
-from services.intake.routes import router
+from services.intake.incidents.queries import IncidentReads
 from services.intake.settings import IntakeSettings
+from services.intake.tickets.queries import Reads
 from shared.events import TicketCommand
 from shared.incidents import AnyIncidentCommand
 from shared.kafka import create_broker, ensure_topics

@@ -6,12 +6,12 @@ from fastapi import Depends, Header, HTTPException, Path, Request, status
 
 from services.intake.auth import AnyCaller
 from services.intake.commands import CommandBus
-from services.intake.customers import Customers
-from services.intake.documents import TicketRecord
-from services.intake.incident_documents import IncidentRecord
-from services.intake.incident_queries import IncidentReads
-from services.intake.issuing import Issuer, command_id_for
-from services.intake.queries import Reads
+from services.intake.customers.directory import Customers
+from services.intake.incidents.documents import IncidentRecord
+from services.intake.incidents.queries import IncidentReads
+from services.intake.tickets.documents import TicketRecord
+from services.intake.tickets.issuing import Issuer, command_id_for
+from services.intake.tickets.queries import Reads
 from shared.vocabulary import IncidentId, TicketId
 
 

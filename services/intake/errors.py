@@ -7,19 +7,24 @@ from fastapi import FastAPI, Request, Response, status
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pymongo.errors import ConnectionFailure
 
 from services.intake.commands import KafkaOutcomeUnknown, KafkaUnavailable
-from services.intake.customers import DirectoryChanged
-from services.intake.issuing import IdempotencyKeyReused
+from services.intake.customers.directory import DirectoryChanged
 from services.intake.preconditions import (
     IncidentAlreadyResolved,
     NoSuchDevelopmentTicket,
     statuses_an_agent_may_set,
 )
-from services.intake.schemas import Problem, TransitionRefused
+from services.intake.tickets.issuing import IdempotencyKeyReused
+from services.intake.tickets.schemas import TransitionRefused
 from shared.lifecycle import IllegalTransition
+
+
+class Problem(BaseModel):
+    detail: str
+
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 

@@ -1,11 +1,16 @@
 """Liveness and readiness probes."""
 
 from fastapi import APIRouter, Response, status
+from pydantic import BaseModel
 
 from services.intake.commands import CommandBus
-from services.intake.schemas import Readiness
 from shared.mongo import Database
 from shared.probes import database_answers
+
+
+class Readiness(BaseModel):
+    kafka: bool
+    database: bool
 
 
 def build_health_router(bus: CommandBus, database: Database) -> APIRouter:

@@ -4,8 +4,8 @@ The workflow decides again when it applies the command (the status may have move
 checking here spares the caller a 202 for a command that can only be dead-lettered.
 """
 
-from services.intake.documents import TicketRecord
-from services.intake.incident_documents import IncidentRecord
+from services.intake.incidents.documents import IncidentRecord
+from services.intake.tickets.documents import TicketRecord
 from shared.errors import DomainError
 from shared.incidents import IncidentStatus
 from shared.lifecycle import (

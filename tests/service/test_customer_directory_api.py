@@ -15,8 +15,8 @@ from fastapi import FastAPI
 
 from services.intake.app import create_app
 from services.intake.auth import API_KEY_HEADER, ApiKeys, Caller
-from services.intake.customer_schemas import CustomerRequest
-from services.intake.customers import Customers
+from services.intake.customers.directory import Customers
+from services.intake.customers.schemas import CustomerRequest
 from services.intake.settings import IntakeSettings
 from shared.customers import Customer
 from shared.mongo import Document

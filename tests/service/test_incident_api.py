@@ -17,12 +17,12 @@ from fastapi import FastAPI
 from services.intake.app import create_app
 from services.intake.auth import API_KEY_HEADER, ApiKeys, Caller
 from services.intake.commands import AnyCommand, CommandBus, KafkaUnavailable
-from services.intake.customers import Customers
-from services.intake.incident_issuing import declaration_hash
-from services.intake.incident_queries import IncidentReads
-from services.intake.incident_schemas import DeclarationRequest
-from services.intake.queries import Reads
+from services.intake.customers.directory import Customers
+from services.intake.incidents.issuing import declaration_hash
+from services.intake.incidents.queries import IncidentReads
+from services.intake.incidents.schemas import DeclarationRequest
 from services.intake.settings import IntakeSettings
+from services.intake.tickets.queries import Reads
 from shared.events import Actor
 from shared.incidents import (
     DeclareIncident,

@@ -13,10 +13,11 @@ from pymongo.errors import ServerSelectionTimeoutError
 from services.intake.app import create_app
 from services.intake.auth import API_KEY_HEADER, ApiKeys, Caller
 from services.intake.commands import AnyCommand, CommandBus, KafkaOutcomeUnknown, KafkaUnavailable
-from services.intake.documents import TicketRecord
-from services.intake.queries import Reads
-from services.intake.schemas import NotificationView, TicketFilters
+from services.intake.customers.schemas import NotificationView
 from services.intake.settings import IntakeSettings
+from services.intake.tickets.documents import TicketRecord
+from services.intake.tickets.queries import Reads
+from services.intake.tickets.schemas import TicketFilters
 from shared.events import Actor, OpenTicket, TicketDetails
 from shared.settings import Environment
 from shared.vocabulary import Role

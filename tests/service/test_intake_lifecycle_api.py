@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from services.intake.app import create_app
 from services.intake.auth import API_KEY_HEADER, ApiKeys, Caller
 from services.intake.commands import AnyCommand, CommandBus, KafkaUnavailable
-from services.intake.queries import Reads
 from services.intake.settings import IntakeSettings
+from services.intake.tickets.queries import Reads
 from shared.events import (
     WORKFLOW,
     Actor,

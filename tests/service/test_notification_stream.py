@@ -19,9 +19,9 @@ import uvicorn
 
 from services.intake.app import create_app
 from services.intake.auth import API_KEY_HEADER, ApiKeys, Caller
-from services.intake.queries import Reads
-from services.intake.routes.streams import POLL_S
+from services.intake.customers.streams import POLL_S
 from services.intake.settings import IntakeSettings
+from services.intake.tickets.queries import Reads
 from shared.mongo import Database, Document
 from shared.settings import Environment
 from shared.vocabulary import Role

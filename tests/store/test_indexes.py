@@ -141,7 +141,7 @@ class Read(NamedTuple):
 
 FEED: Document = {"customer_id": "CUST-01", "channel": "in_app"}
 READS = [
-    # services/intake/queries.py
+    # services/intake/tickets/queries.py
     Read("ticket by id", Collections.TICKETS, {"_id": "T-0001"}),
     Read(
         "ticket by id in a customer's scope",
@@ -195,7 +195,7 @@ READS = [
             ],
         },
     ),
-    # services/intake/customers.py
+    # services/intake/customers/directory.py
     Read("customer by id", Collections.CUSTOMERS, {"_id": "CUST-01"}),
     Read("customers by service region", Collections.CUSTOMERS, {"services.regions": "eu-west"}),
     Read(
@@ -214,7 +214,7 @@ READS = [
         {},
         [("_id", 1)],
     ),
-    # services/intake/incident_queries.py
+    # services/intake/incidents/queries.py
     Read("incident by id", Collections.INCIDENTS, {"_id": "INC-01"}),
     Read("incidents by status", Collections.INCIDENTS, {"status": "open"}),
     Read(

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.intake.customer_schemas import CustomerFilters, PreferencesRequest
+from services.intake.customers.schemas import CustomerFilters, PreferencesRequest
 from shared.customers import Contact, Customer
 from shared.mongo import Collections, Database, Document
 

@@ -1,12 +1,14 @@
-"""HTTP models of the customer directory: what an agent sends, and views that hide secrets."""
+"""HTTP models of the customer directory (what an agent sends, views that hide secrets) and of
+a customer's notifications."""
 
+from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.customers import Contact, Customer, Language, MessageKind, Services
 from shared.events import ValueObject
-from shared.vocabulary import Channel, Slug
+from shared.vocabulary import Channel, DeliveryStatus, Slug
 
 NumberRange = Annotated[
     str, Field(pattern=r"^\+[0-9]{1,15}$", description="A number range as its prefix: +3491")
@@ -145,3 +147,20 @@ def customer_view(customer: Customer) -> CustomerView:
         contacts=[contact_view(contact) for contact in customer.contacts],
         services=customer.services,
     )
+
+
+class NotificationView(BaseModel):
+    """One notification: about a ticket, or (`incident_id`) an outage broadcast."""
+
+    notification_id: str
+    ticket_id: str | None = None
+    incident_id: str | None = None
+    event_type: str
+    channel: str
+    subject: str
+    body: str
+    status: DeliveryStatus
+    attempts: int
+    created_at: datetime
+    delivered_at: datetime | None = None
+    last_error: str | None = None

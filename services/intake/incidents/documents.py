@@ -10,8 +10,7 @@ from datetime import datetime
 
 from pydantic import Field, ValidationError
 
-from services.intake.documents import Record
-from services.intake.incident_schemas import (
+from services.intake.incidents.schemas import (
     BroadcastCounts,
     CustomerIncidentView,
     DeliveryCounts,
@@ -19,6 +18,7 @@ from services.intake.incident_schemas import (
     IncidentSummary,
     IncidentView,
 )
+from services.intake.tickets.documents import Record
 from shared.customers import Services
 from shared.incidents import (
     AnyIncidentEvent,

@@ -8,8 +8,7 @@ small documents for 100,000 customers, and never counts the notifications themse
 import asyncio
 from collections import Counter
 
-from services.intake.documents import TicketRecord, ticket_record
-from services.intake.incident_documents import (
+from services.intake.incidents.documents import (
     BroadcastRecord,
     IncidentRecord,
     StatusCount,
@@ -18,8 +17,9 @@ from services.intake.incident_documents import (
     incident_record,
     incident_view,
 )
-from services.intake.incident_schemas import IncidentFilters, IncidentView
-from services.intake.queries import NEWEST_FIRST, WITHOUT_HISTORY
+from services.intake.incidents.schemas import IncidentFilters, IncidentView
+from services.intake.tickets.documents import TicketRecord, ticket_record
+from services.intake.tickets.queries import NEWEST_FIRST, WITHOUT_HISTORY
 from shared.customers import Services
 from shared.incidents import IncidentStatus
 from shared.mongo import Collections, Database, Document

@@ -11,7 +11,6 @@ from shared.vocabulary import (
     CallId,
     Category,
     CustomerId,
-    DeliveryStatus,
     DevelopmentStatus,
     Priority,
     Team,
@@ -169,29 +168,3 @@ class TransitionRefused(BaseModel):
     allowed_statuses: Annotated[
         list[TicketStatus], Field(description="Statuses an agent may set from here")
     ]
-
-
-class NotificationView(BaseModel):
-    """One notification: about a ticket, or (`incident_id`) an outage broadcast."""
-
-    notification_id: str
-    ticket_id: str | None = None
-    incident_id: str | None = None
-    event_type: str
-    channel: str
-    subject: str
-    body: str
-    status: DeliveryStatus
-    attempts: int
-    created_at: datetime
-    delivered_at: datetime | None = None
-    last_error: str | None = None
-
-
-class Problem(BaseModel):
-    detail: str
-
-
-class Readiness(BaseModel):
-    kafka: bool
-    database: bool

@@ -14,8 +14,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from services.intake.auth import Caller, require
 from services.intake.dependencies import ReadsDep
-from services.intake.queries import FeedPosition, Reads
-from services.intake.schemas import Problem
+from services.intake.errors import Problem
+from services.intake.tickets.queries import FeedPosition, Reads
 from shared.vocabulary import CustomerId, Role
 
 POLL_S = 0.5

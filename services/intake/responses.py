@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from services.intake.schemas import Problem, TransitionRefused
+from services.intake.errors import Problem
+from services.intake.tickets.schemas import TransitionRefused
 
 Responses = dict[int | str, dict[str, Any]]
 

@@ -8,7 +8,8 @@ MongoDB and on the embedded store alike (tests/store checks each with `explain`)
 from datetime import datetime
 
 from services.intake.auth import Caller
-from services.intake.documents import (
+from services.intake.customers.schemas import NotificationView
+from services.intake.tickets.documents import (
     TicketRecord,
     TimelineItem,
     deliveries_for,
@@ -16,7 +17,7 @@ from services.intake.documents import (
     ticket_record,
     timeline_for,
 )
-from services.intake.schemas import NotificationView, TicketFilters
+from services.intake.tickets.schemas import TicketFilters
 from shared.mongo import Collections, Database, Document
 from shared.vocabulary import Channel, Role
 

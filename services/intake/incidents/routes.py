@@ -18,10 +18,9 @@ from services.intake.dependencies import (
     KnownIncident,
     RequiredIdempotencyKey,
 )
-from services.intake.documents import ticket_view
-from services.intake.incident_documents import customer_incident_view, incident_summary
-from services.intake.incident_issuing import declare_incident, send_to_incident
-from services.intake.incident_schemas import (
+from services.intake.incidents.documents import customer_incident_view, incident_summary
+from services.intake.incidents.issuing import declare_incident, send_to_incident
+from services.intake.incidents.schemas import (
     CustomerIncidentView,
     DeclarationRequest,
     IncidentAccepted,
@@ -32,8 +31,9 @@ from services.intake.incident_schemas import (
     ResolutionRequest,
 )
 from services.intake.preconditions import require_incident_open
-from services.intake.routes.responses import DECLARATION, INCIDENT_NOT_FOUND, INCIDENT_WRITE
-from services.intake.schemas import TicketView
+from services.intake.responses import DECLARATION, INCIDENT_NOT_FOUND, INCIDENT_WRITE
+from services.intake.tickets.documents import ticket_view
+from services.intake.tickets.schemas import TicketView
 from shared.customers import Services
 from shared.incidents import ResolveIncident, UpdateIncident
 from shared.vocabulary import Role, incident_id_for_request

@@ -7,7 +7,15 @@ ticket is looked up, and a step the ticket's status does not allow is refused wi
 from fastapi import APIRouter, status
 
 from services.intake.auth import Agent, AgentOrSystem
-from services.intake.bodies import (
+from services.intake.dependencies import IssuerDep, VisibleTicket
+from services.intake.preconditions import (
+    require_development_progress,
+    require_not_closed,
+    require_status_reachable,
+    require_step,
+)
+from services.intake.responses import DEVELOPMENT_STEP, STEP, WRITE
+from services.intake.tickets.bodies import (
     AssignmentRequest,
     CallIdsRequest,
     DevelopmentProgressRequest,
@@ -16,15 +24,7 @@ from services.intake.bodies import (
     PublicUpdateRequest,
     StatusRequest,
 )
-from services.intake.dependencies import IssuerDep, VisibleTicket
-from services.intake.preconditions import (
-    require_development_progress,
-    require_not_closed,
-    require_status_reachable,
-    require_step,
-)
-from services.intake.routes.responses import DEVELOPMENT_STEP, STEP, WRITE
-from services.intake.schemas import CommandAccepted
+from services.intake.tickets.schemas import CommandAccepted
 from shared.events import (
     AddCallIds,
     AddInternalNote,

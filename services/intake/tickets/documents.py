@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from services.intake.auth import Caller
-from services.intake.schemas import (
+from services.intake.tickets.schemas import (
     CustomerDevelopmentView,
     CustomerTicketView,
     DevelopmentView,

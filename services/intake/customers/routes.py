@@ -9,19 +9,19 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import ValidationError
 
 from services.intake.auth import Agent, AgentOrCustomer, AnyCaller
-from services.intake.customer_schemas import (
+from services.intake.customers.schemas import (
     ContactView,
     CustomerFilters,
     CustomerRequest,
     CustomerView,
+    NotificationView,
     PreferencesRequest,
     contact_view,
     customer_view,
 )
 from services.intake.dependencies import CustomersDep, ReadsDep
-from services.intake.errors import invalid_body
-from services.intake.routes.responses import UNAVAILABLE, Responses
-from services.intake.schemas import NotificationView, Problem
+from services.intake.errors import Problem, invalid_body
+from services.intake.responses import UNAVAILABLE, Responses
 from shared.vocabulary import CustomerId, Slug
 
 router = APIRouter(tags=["customers"])

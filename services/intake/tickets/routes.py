@@ -12,12 +12,12 @@ from services.intake.dependencies import (
     TicketIdPath,
     VisibleTicket,
 )
-from services.intake.documents import TimelineItem, view_for, views_for
-from services.intake.routes.responses import NOT_FOUND, UNAVAILABLE
-from services.intake.schemas import (
+from services.intake.errors import Problem
+from services.intake.responses import NOT_FOUND, UNAVAILABLE
+from services.intake.tickets.documents import TimelineItem, view_for, views_for
+from services.intake.tickets.schemas import (
     CommandAccepted,
     CustomerTicketView,
-    Problem,
     TicketFilters,
     TicketRequest,
     TicketView,

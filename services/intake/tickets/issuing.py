@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 from services.intake.auth import Caller
 from services.intake.commands import CommandBus
-from services.intake.queries import Reads
-from services.intake.schemas import CommandAccepted
+from services.intake.tickets.queries import Reads
+from services.intake.tickets.schemas import CommandAccepted
 from shared.events import Actor, Command, OpenTicket, TicketDetails
 
 C = TypeVar("C", bound=Command)

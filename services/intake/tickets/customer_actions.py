@@ -6,14 +6,14 @@ Another customer's ticket is not found (404), so ticket ids reveal nothing.
 from fastapi import APIRouter, Response, status
 
 from services.intake.auth import CustomerCaller
-from services.intake.bodies import CommentRequest, ConfirmationRequest, ReopenRequest
 from services.intake.dependencies import IssuerDep, ReadsDep, VisibleTicket
-from services.intake.documents import TicketRecord, follow_up_details
-from services.intake.issuing import Issuer
 from services.intake.preconditions import require_not_closed, require_step
-from services.intake.queries import Reads
-from services.intake.routes.responses import STEP
-from services.intake.schemas import CommandAccepted, ReopenAccepted
+from services.intake.responses import STEP
+from services.intake.tickets.bodies import CommentRequest, ConfirmationRequest, ReopenRequest
+from services.intake.tickets.documents import TicketRecord, follow_up_details
+from services.intake.tickets.issuing import Issuer
+from services.intake.tickets.queries import Reads
+from services.intake.tickets.schemas import CommandAccepted, ReopenAccepted
 from shared.events import AddCustomerComment, ConfirmResolution, ReportNotFixed
 from shared.lifecycle import Step
 from shared.vocabulary import TicketStatus, ticket_id_for_request

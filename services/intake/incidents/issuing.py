@@ -10,9 +10,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from services.intake.incident_queries import IncidentReads
-from services.intake.incident_schemas import DeclarationRequest, IncidentAccepted
-from services.intake.issuing import IdempotencyKeyReused, Issuer
+from services.intake.incidents.queries import IncidentReads
+from services.intake.incidents.schemas import DeclarationRequest, IncidentAccepted
+from services.intake.tickets.issuing import IdempotencyKeyReused, Issuer
 from shared.incidents import DeclareIncident, IncidentCommand
 
 IC = TypeVar("IC", bound=IncidentCommand)

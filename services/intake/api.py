@@ -2,15 +2,12 @@
 
 from fastapi import APIRouter
 
-from services.intake.routes import (
-    agent_actions,
-    customer_actions,
-    customers,
-    incidents,
-    streams,
-    tickets,
-)
-from services.intake.schemas import Problem
+from services.intake.customers import routes as customers
+from services.intake.customers import streams
+from services.intake.errors import Problem
+from services.intake.incidents import routes as incidents
+from services.intake.tickets import agent_actions, customer_actions
+from services.intake.tickets import routes as tickets
 
 router = APIRouter(prefix="/v1", responses={401: {"model": Problem}, 403: {"model": Problem}})
 for part in (tickets, agent_actions, customer_actions, customers, incidents, streams):

@@ -1,0 +1,1 @@
+"""The customer directory, and each customer's notifications."""

@@ -1,0 +1,1 @@
+"""Incidents: outages declared, updated and resolved, and their reach."""

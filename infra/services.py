@@ -37,9 +37,13 @@ class SwitchboardService:
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The command that runs this service."""
+        return (sys.executable, "-m", f"services.{self.name}")
+
     def start(self) -> int:
-        argv = [sys.executable, "-m", f"services.{self.name}"]
-        return self.process.start(argv, f"{LOOPBACK}:{self.port}", self.env)
+        return self.process.start(self.argv, f"{LOOPBACK}:{self.port}", self.env)
 
     def is_ready(self) -> bool:
         try:

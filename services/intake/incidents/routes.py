@@ -31,7 +31,12 @@ from services.intake.incidents.schemas import (
     ResolutionRequest,
 )
 from services.intake.preconditions import require_incident_open
-from services.intake.responses import DECLARATION, INCIDENT_NOT_FOUND, INCIDENT_WRITE
+from services.intake.responses import (
+    DECLARATION,
+    INCIDENT_NOT_FOUND,
+    INCIDENT_WRITE,
+    command_route,
+)
 from services.intake.tickets.documents import ticket_view
 from services.intake.tickets.schemas import TicketView
 from shared.customers import Services
@@ -39,16 +44,15 @@ from shared.incidents import ResolveIncident, UpdateIncident
 from shared.vocabulary import Role, incident_id_for_request
 
 router = APIRouter(tags=["incidents"])
-ACCEPTED = status.HTTP_202_ACCEPTED
 
 
 def _not_found(incident_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"incident {incident_id} not found")
 
 
-@router.post(
+@command_route(
+    router,
     "/incidents",
-    status_code=ACCEPTED,
     responses=DECLARATION,
     summary="Declare an outage (roles: agent, system)",
     description=(
@@ -71,9 +75,9 @@ async def declare(
     return accepted
 
 
-@router.post(
+@command_route(
+    router,
     "/incidents/{incident_id}/updates",
-    status_code=ACCEPTED,
     responses=INCIDENT_WRITE,
     summary="Post an update on an outage, sent to every affected customer (role: agent)",
 )
@@ -86,9 +90,9 @@ async def post_update(
     )
 
 
-@router.post(
+@command_route(
+    router,
     "/incidents/{incident_id}/resolve",
-    status_code=ACCEPTED,
     responses=INCIDENT_WRITE,
     summary="Resolve an outage (role: agent)",
     description=(

@@ -4,7 +4,7 @@ Every route answers 202 once Kafka acknowledged the command; the role is checked
 ticket is looked up, and a step the ticket's status does not allow is refused with 409.
 """
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 
 from services.intake.auth import Agent, AgentOrSystem
 from services.intake.dependencies import IssuerDep, VisibleTicket
@@ -14,7 +14,7 @@ from services.intake.preconditions import (
     require_status_reachable,
     require_step,
 )
-from services.intake.responses import DEVELOPMENT_STEP, STEP, WRITE
+from services.intake.responses import DEVELOPMENT_STEP, NOT_FOUND, STEP, command_route
 from services.intake.tickets.bodies import (
     AssignmentRequest,
     CallIdsRequest,
@@ -37,12 +37,11 @@ from shared.events import (
 from shared.lifecycle import Step
 
 router = APIRouter(tags=["agents"])
-ACCEPTED = status.HTTP_202_ACCEPTED
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/assignment",
-    status_code=ACCEPTED,
     responses=STEP,
     summary="Hand the ticket to another team and/or involve more teams (role: agent)",
 )
@@ -59,9 +58,9 @@ async def assign_ticket(
     )
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/status",
-    status_code=ACCEPTED,
     responses=STEP,
     summary="Move the ticket to another status (role: agent)",
     description="The 409 answer lists the steps and the statuses the ticket allows from here.",
@@ -73,9 +72,9 @@ async def change_status(
     return await issuer.send(ChangeStatus, ticket.ticket_id, status=body.status, reason=body.reason)
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/updates",
-    status_code=ACCEPTED,
     responses=STEP,
     summary="Post an update that is sent to the customer (role: agent)",
 )
@@ -86,10 +85,10 @@ async def post_public_update(
     return await issuer.send(PostPublicUpdate, ticket.ticket_id, message=body.message)
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/notes",
-    status_code=ACCEPTED,
-    responses=WRITE,
+    responses=NOT_FOUND,
     summary="Add an internal note, never sent to the customer (role: agent)",
 )
 async def add_internal_note(
@@ -98,10 +97,10 @@ async def add_internal_note(
     return await issuer.send(AddInternalNote, ticket.ticket_id, text=body.text)
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/call-ids",
-    status_code=ACCEPTED,
-    responses=WRITE,
+    responses=NOT_FOUND,
     summary="Add the call IDs of more problem calls (roles: agent, system)",
 )
 async def add_call_ids(
@@ -112,9 +111,9 @@ async def add_call_ids(
     )
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/development",
-    status_code=ACCEPTED,
     responses=STEP,
     summary="A code change is needed: open a linked development ticket (role: agent)",
 )
@@ -127,9 +126,9 @@ async def request_development(
     )
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/development/progress",
-    status_code=ACCEPTED,
     responses=DEVELOPMENT_STEP,
     summary="Report the development ticket's progress (roles: agent, system)",
     description=(

@@ -3,12 +3,12 @@
 Another customer's ticket is not found (404), so ticket ids reveal nothing.
 """
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Response
 
 from services.intake.auth import CustomerCaller
 from services.intake.dependencies import IssuerDep, ReadsDep, VisibleTicket
 from services.intake.preconditions import require_not_closed, require_step
-from services.intake.responses import STEP
+from services.intake.responses import STEP, command_route
 from services.intake.tickets.bodies import CommentRequest, ConfirmationRequest, ReopenRequest
 from services.intake.tickets.documents import TicketRecord, follow_up_details
 from services.intake.tickets.issuing import Issuer
@@ -19,14 +19,13 @@ from shared.lifecycle import Step
 from shared.vocabulary import TicketStatus, ticket_id_for_request
 
 router = APIRouter(tags=["customers"])
-ACCEPTED = status.HTTP_202_ACCEPTED
 NO_CONFIRMATION_COMMENT = ConfirmationRequest()
 NO_REOPEN_COMMENT = ReopenRequest()
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/comments",
-    status_code=ACCEPTED,
     responses=STEP,
     summary="Write to support about the ticket (role: customer, own tickets)",
     description="If support was waiting on the customer, work resumes.",
@@ -38,9 +37,9 @@ async def add_comment(
     return await issuer.send(AddCustomerComment, ticket.ticket_id, message=body.message)
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/confirmation",
-    status_code=ACCEPTED,
     responses=STEP,
     summary="Confirm the problem is solved (role: customer, own tickets)",
 )
@@ -54,9 +53,9 @@ async def confirm_resolution(
     return await issuer.send(ConfirmResolution, ticket.ticket_id, comment=body.comment)
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets/{ticket_id}/reopen",
-    status_code=ACCEPTED,
     responses=STEP,
     summary="Report the problem is not fixed (role: customer, own tickets)",
     description=(

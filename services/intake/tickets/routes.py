@@ -12,8 +12,7 @@ from services.intake.dependencies import (
     TicketIdPath,
     VisibleTicket,
 )
-from services.intake.errors import Problem
-from services.intake.responses import NOT_FOUND, UNAVAILABLE
+from services.intake.responses import NOT_FOUND, OPENING, command_route
 from services.intake.tickets.documents import TimelineItem, view_for, views_for
 from services.intake.tickets.schemas import (
     CommandAccepted,
@@ -28,13 +27,10 @@ from shared.vocabulary import Role, ticket_id_for_request
 router = APIRouter(tags=["tickets"])
 
 
-@router.post(
+@command_route(
+    router,
     "/tickets",
-    status_code=status.HTTP_202_ACCEPTED,
-    responses={
-        409: {"model": Problem, "description": "Idempotency-Key reused for another request"},
-        **UNAVAILABLE,
-    },
+    responses=OPENING,
     summary="Open a ticket (roles: system, agent)",
 )
 async def open_ticket(

@@ -19,7 +19,7 @@ from bench.baselines import mongo_document
 from bench.stats import Figures, closed_loop, percentile
 from bench.store_documents import AGENT, History, customer_id, ticket_id
 from bench.store_finds import RELAY_LIMIT, Read, due_reads, lookup_reads, recorded
-from services.notifier.store import NotificationStore
+from services.notifier.notifications.store import NotificationStore
 from services.workflow.domain.tickets import Decision
 from services.workflow.store import (
     CLAIM_CANDIDATES,

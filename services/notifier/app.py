@@ -7,19 +7,19 @@ from datetime import UTC, datetime
 import httpx
 from faststream.asgi import AsgiFastStream
 
-from services.notifier.broadcast_deliveries import BroadcastContacts, BroadcastDeliveries
-from services.notifier.broadcast_plans import BroadcastPlanner, KafkaChunkQueue
-from services.notifier.broadcast_store import BroadcastStore
+from services.notifier.broadcasts.deliveries import BroadcastContacts, BroadcastDeliveries
+from services.notifier.broadcasts.plans import BroadcastPlanner, KafkaChunkQueue
+from services.notifier.broadcasts.store import BroadcastStore
 from services.notifier.channels.base import ChannelAdapter
 from services.notifier.channels.email import EmailChannel
 from services.notifier.channels.sms import SmsChannel
 from services.notifier.channels.webhook import WebhookChannel
-from services.notifier.deliveries import DeliveryWorker
-from services.notifier.delivery_events import KafkaDeliveryEvents
 from services.notifier.domain.policy import shipped_templates
-from services.notifier.notifications import TicketNotifications
+from services.notifier.notifications.deliveries import DeliveryWorker
+from services.notifier.notifications.delivery_events import KafkaDeliveryEvents
+from services.notifier.notifications.plans import TicketNotifications
+from services.notifier.notifications.store import CustomerDirectory, NotificationStore
 from services.notifier.settings import NotifierSettings
-from services.notifier.store import CustomerDirectory, NotificationStore
 from services.notifier.subscribers import build_broadcast_router, build_router
 from shared.deliveries import NotificationEvent
 from shared.incidents import BroadcastChunk

@@ -2,9 +2,9 @@
 
 from faststream.kafka import KafkaRouter
 
-from services.notifier.broadcast_deliveries import BroadcastDeliveries
-from services.notifier.broadcast_plans import BroadcastPlanner
-from services.notifier.notifications import TicketNotifications
+from services.notifier.broadcasts.deliveries import BroadcastDeliveries
+from services.notifier.broadcasts.plans import BroadcastPlanner
+from services.notifier.notifications.plans import TicketNotifications
 from shared.events import TicketEvent
 from shared.incidents import AnyIncidentEvent, BroadcastChunk
 from shared.kafka import consumer_router

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from services.notifier.broadcast_store import BroadcastStore, ChunkProgress
+from services.notifier.broadcasts.store import BroadcastStore, ChunkProgress
 from services.notifier.channels.base import DeliveryResult
-from services.notifier.store import CustomerDirectory, NotificationStore
+from services.notifier.notifications.store import CustomerDirectory, NotificationStore
 from services.workflow.directory import ServiceDirectory
 from services.workflow.domain.incidents import Incident, IncidentDecision
 from services.workflow.domain.lifecycle import decide

@@ -11,12 +11,15 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from services.notifier.broadcast_deliveries import BroadcastContacts, BroadcastDeliveries
-from services.notifier.broadcast_plans import BroadcastPlanner, KafkaChunkQueue
-from services.notifier.broadcast_store import chunk_key
+from services.notifier.broadcasts.deliveries import BroadcastContacts, BroadcastDeliveries
+from services.notifier.broadcasts.plans import BroadcastPlanner, KafkaChunkQueue
+from services.notifier.broadcasts.store import chunk_key
 from services.notifier.channels.base import DeliveryResult
-from services.notifier.deliveries import DeliveryWorker
-from services.notifier.delivery_events import DeliveryEventPublisher, KafkaDeliveryEvents
+from services.notifier.notifications.deliveries import DeliveryWorker
+from services.notifier.notifications.delivery_events import (
+    DeliveryEventPublisher,
+    KafkaDeliveryEvents,
+)
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscribers import build_broadcast_router
 from shared.customers import Contact

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from services.notifier.channels.base import DeliveryResult
-from services.notifier.deliveries import DeliveryWorker
+from services.notifier.notifications.deliveries import DeliveryWorker
 from services.notifier.settings import NotifierSettings
 from shared.customers import Contact
 from shared.mongo import Document

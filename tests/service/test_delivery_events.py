@@ -13,8 +13,8 @@ from faststream.kafka.annotations import KafkaMessage
 from pymongo.errors import DuplicateKeyError
 
 from services.notifier.channels.base import DeliveryResult
-from services.notifier.deliveries import DeliveryWorker
-from services.notifier.delivery_events import (
+from services.notifier.notifications.deliveries import DeliveryWorker
+from services.notifier.notifications.delivery_events import (
     DeliveryEventPublisher,
     KafkaDeliveryEvents,
     recorded_events,

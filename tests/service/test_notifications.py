@@ -5,8 +5,8 @@ from datetime import timedelta
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from services.notifier.channels.email import email_message
-from services.notifier.deliveries import DeliveryWorker
-from services.notifier.notifications import TicketNotifications
+from services.notifier.notifications.deliveries import DeliveryWorker
+from services.notifier.notifications.plans import TicketNotifications
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscribers import build_router
 from shared.events import WORKFLOW, Actor, Event, PublicUpdatePosted, TicketOpened, TicketTriaged

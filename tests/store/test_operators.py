@@ -51,7 +51,7 @@ UPDATES = [
             ],
         },
     ),
-    UpdateCase(  # broadcast_store.complete
+    UpdateCase(  # BroadcastStore.complete
         "$set replaces an array and sets nested documents whole",
         {"_id": "x", "stored": ["n-1", "n-2"], "completed_at": None},
         {"$set": {"stored": [], "completed_at": at(5), "clocks": {"a": {"due": at(9)}}}},

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notifier.broadcast_store import BroadcastStore
-from services.notifier.store import NotificationStore
+from services.notifier.broadcasts.store import BroadcastStore
+from services.notifier.notifications.store import NotificationStore
 from services.workflow.documents import AggregateDocuments
 from shared.mongo import Collections, Database, Document, ensure_indexes
 from shared.vocabulary import DeliveryStatus

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from faststream.kafka.publisher import DefaultPublisher
 
-from services.notifier.broadcast_store import BroadcastStore, chunk_key
+from services.notifier.broadcasts.store import BroadcastStore, chunk_key
 from services.notifier.domain.broadcast import (
     Audience,
     audience_of,
@@ -22,7 +22,7 @@ from services.notifier.domain.broadcast import (
     take_chunk,
 )
 from services.notifier.domain.policy import kind_of
-from services.notifier.store import CustomerDirectory
+from services.notifier.notifications.store import CustomerDirectory
 from shared.incidents import AnyIncidentEvent, BroadcastChunk
 
 log = logging.getLogger("switchboard.notifier.broadcasts")

@@ -23,16 +23,16 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from services.notifier.broadcast_store import BroadcastStore, ChunkProgress, chunk_key
-from services.notifier.deliveries import Attempt, DeliveryWorker
-from services.notifier.delivery_events import (
+from services.notifier.broadcasts.store import BroadcastStore, ChunkProgress, chunk_key
+from services.notifier.domain.broadcast import notification_documents
+from services.notifier.notifications.deliveries import Attempt, DeliveryWorker
+from services.notifier.notifications.delivery_events import (
     DeliveryEventPublisher,
     attempt_events,
     stored_events,
 )
-from services.notifier.domain.broadcast import notification_documents
+from services.notifier.notifications.store import CustomerDirectory, NotificationStore
 from services.notifier.settings import NotifierSettings
-from services.notifier.store import CustomerDirectory, NotificationStore
 from shared.customers import Contact, WebhookAddress
 from shared.deliveries import NotificationEvent
 from shared.incidents import BroadcastChunk

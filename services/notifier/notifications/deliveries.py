@@ -12,17 +12,17 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from services.notifier.broadcast_store import chunk_key
+from services.notifier.broadcasts.store import chunk_key
 from services.notifier.channels.base import ChannelAdapter, DeliveryResult
-from services.notifier.delivery_events import (
+from services.notifier.domain.retry import retry_at
+from services.notifier.notifications.delivery_events import (
     DeliveryEventPublisher,
     attempt_events,
     recorded_events,
     stored_events,
 )
-from services.notifier.domain.retry import retry_at
+from services.notifier.notifications.store import CustomerDirectory, NotificationStore
 from services.notifier.settings import NotifierSettings
-from services.notifier.store import CustomerDirectory, NotificationStore
 from shared.customers import Contact
 from shared.deliveries import NotificationEvent
 from shared.mongo import Document

@@ -1,0 +1,1 @@
+"""Outage broadcasts: an incident event planned into chunks of customers, each delivered."""

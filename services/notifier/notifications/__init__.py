@@ -1,0 +1,1 @@
+"""Ticket notifications: stored per recipient and channel, delivered, and their delivery events."""

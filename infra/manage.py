@@ -20,6 +20,7 @@ from infra.processes import read_pid_file
 from infra.services import SERVICE_NAMES
 from infra.sinks import read_messages, sinks_report
 from infra.store import mongo_answers
+from infra.supervisor import describe_exit
 
 SINKS_DIR = "sinks"
 ROW = "{:<10} {:<11} {:>8} {:>8} {:>9}  {}"
@@ -82,7 +83,7 @@ def _service_notes(row: dict[str, Any], ready: bool) -> str:
     if row["restart_in_s"] is not None:
         notes.append(f"restart in {row['restart_in_s']:.1f} s")
     if row["last_exit"] is not None:
-        notes.append(f"last exit {row['last_exit']}")
+        notes.append(f"last exit: {describe_exit(row['last_exit'])}")
     return ", ".join(notes)
 
 

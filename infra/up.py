@@ -196,7 +196,7 @@ async def _wait_ready(platform: Platform, stop: asyncio.Event) -> None:
 
 def _print_urls(stack: LocalStack, platform: Platform, sinks: dict[str, str]) -> None:
     services = platform.services
-    sink_lines = "".join(f"  {name} sink{'':<{6 - len(name)}}{at}\n" for name, at in sinks.items())
+    sink_lines = "".join(f"  {name + ' sink':<15}{at}\n" for name, at in sinks.items())
     print(
         "\nSwitchboard is up.\n"
         f"  intake API     {platform.intake_url}   (OpenAPI UI: {platform.intake_url}/docs)\n"

@@ -14,11 +14,12 @@ from services.notifier.channels.base import ChannelAdapter
 from services.notifier.channels.email import EmailChannel
 from services.notifier.channels.sms import SmsChannel
 from services.notifier.channels.webhook import WebhookChannel
+from services.notifier.directory import CustomerDirectory
 from services.notifier.domain.policy import shipped_templates
 from services.notifier.notifications.deliveries import DeliveryWorker
 from services.notifier.notifications.delivery_events import KafkaDeliveryEvents
 from services.notifier.notifications.plans import TicketNotifications
-from services.notifier.notifications.store import CustomerDirectory, NotificationStore
+from services.notifier.notifications.store import NotificationStore
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscribers import build_broadcast_router, build_router
 from shared.deliveries import NotificationEvent

@@ -10,7 +10,8 @@ from typing import Any, cast
 
 from services.notifier.broadcasts.store import BroadcastStore, ChunkProgress
 from services.notifier.channels.base import DeliveryResult
-from services.notifier.notifications.store import CustomerDirectory, NotificationStore
+from services.notifier.directory import CustomerDirectory
+from services.notifier.notifications.store import NotificationStore
 from services.workflow.directory import ServiceDirectory
 from services.workflow.domain.incidents import Incident, IncidentDecision
 from services.workflow.domain.lifecycle import decide

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from services.notifier.broadcasts.store import BroadcastStore, ChunkProgress, chunk_key
+from services.notifier.directory import CustomerDirectory
 from services.notifier.domain.broadcast import notification_documents
 from services.notifier.notifications.deliveries import Attempt, DeliveryWorker
 from services.notifier.notifications.delivery_events import (
@@ -31,7 +32,7 @@ from services.notifier.notifications.delivery_events import (
     attempt_events,
     stored_events,
 )
-from services.notifier.notifications.store import CustomerDirectory, NotificationStore
+from services.notifier.notifications.store import NotificationStore
 from services.notifier.settings import NotifierSettings
 from shared.customers import Contact, WebhookAddress
 from shared.deliveries import NotificationEvent

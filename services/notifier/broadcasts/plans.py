@@ -15,6 +15,7 @@ from typing import Protocol
 from faststream.kafka.publisher import DefaultPublisher
 
 from services.notifier.broadcasts.store import BroadcastStore, chunk_key
+from services.notifier.directory import CustomerDirectory
 from services.notifier.domain.broadcast import (
     Audience,
     audience_of,
@@ -22,7 +23,6 @@ from services.notifier.domain.broadcast import (
     take_chunk,
 )
 from services.notifier.domain.policy import kind_of
-from services.notifier.notifications.store import CustomerDirectory
 from shared.incidents import AnyIncidentEvent, BroadcastChunk
 
 log = logging.getLogger("switchboard.notifier.broadcasts")

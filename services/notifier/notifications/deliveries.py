@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from services.notifier.broadcasts.store import chunk_key
 from services.notifier.channels.base import ChannelAdapter, DeliveryResult
+from services.notifier.directory import CustomerDirectory
 from services.notifier.domain.retry import retry_at
 from services.notifier.notifications.delivery_events import (
     DeliveryEventPublisher,
@@ -21,7 +22,7 @@ from services.notifier.notifications.delivery_events import (
     recorded_events,
     stored_events,
 )
-from services.notifier.notifications.store import CustomerDirectory, NotificationStore
+from services.notifier.notifications.store import NotificationStore
 from services.notifier.settings import NotifierSettings
 from shared.customers import Contact
 from shared.deliveries import NotificationEvent

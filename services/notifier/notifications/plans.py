@@ -4,10 +4,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from services.notifier.directory import CustomerDirectory
 from services.notifier.domain.audience import Recipient, recipients
 from services.notifier.domain.policy import kind_of, message_for
 from services.notifier.notifications.deliveries import DeliveryWorker
-from services.notifier.notifications.store import CustomerDirectory, NotificationStore
+from services.notifier.notifications.store import NotificationStore
 from shared.customers import ALWAYS_SENT, MessageKind
 from shared.events import Event
 from shared.mongo import Document

@@ -36,16 +36,23 @@ async def wait_until_consumed(bootstrap: str, timeout_s: float) -> float:
 
 async def consumer_lag(admin: AIOKafkaAdminClient, ends: AIOKafkaConsumer) -> int:
     """Messages the Switchboard consumer groups have yet to commit, over all their topics."""
-    lag = 0
+    return sum((await lag_by_group(admin, ends)).values())
+
+
+async def lag_by_group(admin: AIOKafkaAdminClient, ends: AIOKafkaConsumer) -> dict[str, int]:
+    """Messages each Switchboard consumer group has yet to commit, over all its topics."""
+    lags: dict[str, int] = {}
     for group_id, *_ in await admin.list_consumer_groups():
         if not str(group_id).startswith(GROUP_PREFIX):
             continue
         committed = await admin.list_consumer_group_offsets(group_id)
         partitions = await _partitions(admin, {partition.topic for partition in committed})
+        lag = 0
         for partition, end in (await ends.end_offsets(partitions)).items():
             done = committed[partition].offset if partition in committed else 0
             lag += max(0, end - max(0, done))
-    return lag
+        lags[str(group_id)] = lag
+    return lags
 
 
 async def _partitions(admin: AIOKafkaAdminClient, topics: set[str]) -> list[TopicPartition]:

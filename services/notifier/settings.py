@@ -40,6 +40,9 @@ class NotifierSettings(ServiceSettings):
     broadcast_directory_ttl_s: Seconds = 300.0
     webhook_timeout_s: Seconds = 10.0
     webhook_max_concurrent_per_endpoint: Annotated[int, Field(ge=1, le=1000)] = 4
+    # Also sign with the legacy `Switchboard-Signature` header beside the Standard Webhooks
+    # ones, while receivers move over; off from the next release on.
+    webhook_legacy_signature: bool = True
     smtp_host: str = "127.0.0.1"
     smtp_port: Port = 1025
     smtp_username: str | None = None

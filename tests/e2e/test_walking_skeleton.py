@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from standardwebhooks.webhooks import Webhook
 
 from infra.services import Platform
 from services.notifier.domain.signature import SIGNATURE_HEADER, verify
@@ -93,6 +94,8 @@ async def test_ticket_is_triaged_published_in_order_and_customer_notified_once(
 
     [request] = await until(delivered, "webhook delivered")
     assert request.headers["Idempotency-Key"] == request.json()["notification_id"]
+    assert Webhook(SECRET).verify(request.body, request.headers) == request.json()
+    assert request.headers["webhook-id"] == request.json()["notification_id"]
     assert verify(SECRET, request.headers[SIGNATURE_HEADER], request.body, int(time.time()))
 
     async def recorded() -> dict[str, Any] | None:

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
+from standardwebhooks.webhooks import Webhook
 
 from services.notifier.channels.base import DeliveryResult
 from services.notifier.channels.webhook import WebhookChannel
-from services.notifier.domain.signature import SIGNATURE_HEADER, verify
+from services.notifier.domain.signature import SIGNATURE_HEADER, WEBHOOK_ID_HEADER, verify
+from services.notifier.settings import NotifierSettings
 from shared.customers import Contact, WebhookAddress
 from shared.mongo import Document
 
@@ -118,6 +120,34 @@ async def test_the_receiver_can_verify_the_signature_and_deduplicate_on_the_key(
     assert body["notification_id"] == NOTIFICATION["_id"]
     assert body["ticket_id"] == NOTIFICATION["ticket_id"]
     assert body["message"] == NOTIFICATION["body"]
+
+
+async def test_a_standard_webhooks_library_verifies_every_attempt_under_one_id(
+    serve: Serve,
+) -> None:
+    receiver = await serve(200)
+
+    await deliver_to(receiver.url)
+    await deliver_to(receiver.url)  # a retry of the same notification
+
+    receiver_library = Webhook(SECRET.encode())  # a free-form secret is used as its bytes
+    for request in receiver.requests:
+        assert receiver_library.verify(request.body, request.headers) == json.loads(request.body)
+    assert {request.headers[WEBHOOK_ID_HEADER] for request in receiver.requests} == {
+        NOTIFICATION["_id"]
+    }
+
+
+async def test_the_legacy_signature_can_be_turned_off_in_the_settings(serve: Serve) -> None:
+    receiver = await serve(200)
+    channel = WebhookChannel.from_settings(NotifierSettings(webhook_legacy_signature=False))
+
+    await channel.deliver(NOTIFICATION, contact(receiver.url))
+    await channel.aclose()
+
+    (request,) = receiver.requests
+    assert SIGNATURE_HEADER not in request.headers
+    Webhook(SECRET.encode()).verify(request.body, request.headers)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Webhook channel: a signed JSON POST with the notification id as idempotency key.
+"""Webhook channel: a JSON POST signed per Standard Webhooks, the notification id as its id.
 
 At most a few deliveries are in flight to one receiver (origin) at a time, so a burst, an
 outage broadcast say, never floods a customer's endpoint; the rest wait their turn. POSTs go
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from services.notifier.channels.base import DeliveryResult
-from services.notifier.domain.signature import SIGNATURE_HEADER, sign
+from services.notifier.domain.signature import signature_headers
 from services.notifier.settings import NotifierSettings
 from shared.customers import Contact
 from shared.mongo import Document
@@ -88,8 +88,11 @@ class WebhookChannel:
         max_concurrent_per_endpoint: int = 4,
         timeout_s: float = 10.0,
         connections: int = 100,
+        *,
+        legacy_signature: bool = True,
     ) -> None:
         self._timeout_s = timeout_s
+        self._legacy_signature = legacy_signature
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
         # A delivery waits for a slot at most as long as it may take itself, so a leased
@@ -100,7 +103,10 @@ class WebhookChannel:
     def from_settings(cls, settings: NotifierSettings) -> "WebhookChannel":
         connections = settings.delivery_concurrency + settings.broadcast_concurrency
         return cls(
-            settings.webhook_max_concurrent_per_endpoint, settings.webhook_timeout_s, connections
+            settings.webhook_max_concurrent_per_endpoint,
+            settings.webhook_timeout_s,
+            connections,
+            legacy_signature=settings.webhook_legacy_signature,
         )
 
     def _client(self) -> aiohttp.ClientSession:
@@ -130,9 +136,14 @@ class WebhookChannel:
 
     async def _post(self, notification: Document, url: str, secret: str) -> DeliveryResult:
         body = webhook_body(notification)
+        # The notification id is the webhook id: the same on every retry, so receivers
+        # deduplicate on it; the timestamp is the attempt's.
+        signed = signature_headers(
+            secret, notification["_id"], int(time.time()), body, legacy=self._legacy_signature
+        )
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(secret, int(time.time()), body),
+            **signed,
             "Idempotency-Key": notification["_id"],
             "Switchboard-Event-Type": notification["event_type"],
         }

@@ -79,10 +79,19 @@ class RecordFilter:
 
 
 def ids_of(record: TopicRecord) -> set[str]:
-    """The ticket and incident ids a record is about: its key and the ids in its value."""
+    """The ticket and incident ids a record is about: its key and the ids in its value.
+
+    A broadcast chunk is keyed by its incident event and carries that event whole, so the
+    ids of an `event` inside the value count too.
+    """
     payload = record.payload or {}
-    found = {payload.get("ticket_id"), payload.get("incident_id"), record.key}
+    inner = payload.get("event")
+    found = [record.key, *_ids_in(payload), *_ids_in(inner if isinstance(inner, dict) else {})]
     return {value for value in found if isinstance(value, str)}
+
+
+def _ids_in(payload: Mapping[str, Any]) -> tuple[Any, Any]:
+    return payload.get("ticket_id"), payload.get("incident_id")
 
 
 def short_name(topic: str) -> str:

@@ -7,7 +7,13 @@ import pytest
 from rich.console import Console
 
 from infra.processes import PidRecord, write_pid_file
-from shared.topics import ALL_TOPICS, DEAD_LETTER, INCIDENT_EVENTS, TICKET_EVENTS
+from shared.topics import (
+    ALL_TOPICS,
+    DEAD_LETTER,
+    INCIDENT_BROADCASTS,
+    INCIDENT_EVENTS,
+    TICKET_EVENTS,
+)
 from shared.topics import DeadLetterHeader as Header
 from tools.cli import local_kafka_bootstrap, local_mongo_url
 from tools.dead_letters import ReplayHeader
@@ -43,6 +49,12 @@ def test_a_ticket_event_is_shown_for_its_ticket_or_its_incident(
     linked = record(ticket_id=TICKET, incident_id=INCIDENT)
 
     assert wanted.accepts(linked) is shown
+
+
+def test_a_broadcast_chunk_is_found_by_the_incident_of_the_event_it_carries() -> None:
+    chunk = record(INCIDENT_BROADCASTS.name, "e-1:0", event={"incident_id": INCIDENT}, chunk=0)
+
+    assert RecordFilter(incidents=frozenset({INCIDENT})).accepts(chunk)
 
 
 def test_a_record_is_found_by_its_key_when_its_value_is_not_json() -> None:

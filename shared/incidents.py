@@ -64,7 +64,7 @@ class IncidentScope(ValueObject):
             or set(self.products) & set(services.products)
         )
         return bool(shared) or any(
-            _overlap(outage, used)
+            ranges_overlap(outage, used)
             for outage in self.number_ranges
             for used in services.number_ranges
         )
@@ -79,9 +79,17 @@ def _as_services(affected: AffectedService) -> Services:
     )
 
 
-def _overlap(outage: str, used: str) -> bool:
+def ranges_overlap(outage: str, used: str) -> bool:
     """Ranges are prefixes: +3491 lies inside +34, and +34 covers all of +3491."""
     return outage.startswith(used) or used.startswith(outage)
+
+
+def covering_ranges(number_range: str) -> list[str]:
+    """The ranges `number_range` lies inside, itself included: +3491 -> +3, +34, +349, +3491.
+
+    A range overlaps `number_range` if it is one of these, or if it starts with
+    `number_range`: what an indexed query asks for (an `$in` and an anchored prefix)."""
+    return [number_range[:end] for end in range(2, len(number_range) + 1)]
 
 
 # Commands: requests to change an incident, keyed by incident id. intake publishes the

@@ -1,14 +1,17 @@
 """HTTP routes of intake: validate, authorise, then publish a command or read MongoDB."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from services.intake.customers import routes as customers
 from services.intake.customers import streams
-from services.intake.errors import Problem
 from services.intake.incidents import routes as incidents
+from services.intake.responses import EVERY_ROUTE
+from services.intake.surrogates import refuse_lone_surrogates
 from services.intake.tickets import agent_actions, customer_actions
 from services.intake.tickets import routes as tickets
 
-router = APIRouter(prefix="/v1", responses={401: {"model": Problem}, 403: {"model": Problem}})
+router = APIRouter(
+    prefix="/v1", responses=EVERY_ROUTE, dependencies=[Depends(refuse_lone_surrogates)]
+)
 for part in (tickets, agent_actions, customer_actions, customers, incidents, streams):
     router.include_router(part.router)

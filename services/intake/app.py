@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -10,13 +11,11 @@ from services.intake.api import router
 from services.intake.auth import ApiKeys
 from services.intake.commands import CommandBus, Publishers
 from services.intake.customers.directory import Customers
-from services.intake.errors import (
-    register_conflict_handlers,
-    register_unavailable_handlers,
-    register_validation_handler,
-)
+from services.intake.errors import register_error_handlers
 from services.intake.health import build_health_router
 from services.intake.incidents.queries import IncidentReads
+from services.intake.limits import BodyLimit, RateLimit, RateLimits
+from services.intake.responses import with_problem_media_type
 from services.intake.settings import IntakeSettings
 from services.intake.tickets.queries import Reads
 from shared.events import TicketCommand
@@ -36,6 +35,12 @@ read comes from MongoDB. A write whose step the ticket's status does not allow i
 with `409`, naming what it does allow.
 Authenticate with an API key in the `X-API-Key` header; send an `Idempotency-Key` header to
 make retries safe (declaring an incident requires one).
+
+Every error is an RFC 9457 problem details body (`application/problem+json`: `type`, `title`,
+`status`, `detail`; a `422` adds `errors`, naming each invalid field). A body that is not JSON
+at all is a `400`; one over the size limit a `413`; a key calling faster than its rate limit
+gets `429` with `Retry-After`. `OPTIONS` on a path answers `204` with `Allow` naming the
+methods it serves; any other method it does not serve is a `405` with the same `Allow`.
 """
 
 
@@ -86,8 +91,20 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.state.api_keys = ApiKeys(database[Collections.API_KEYS], settings.api_key_cache_s)
     app.include_router(router)
     app.include_router(build_health_router(bus, database))
-
-    register_unavailable_handlers(app, settings.retry_after_s)
-    register_conflict_handlers(app)
-    register_validation_handler(app)
+    register_error_handlers(app, settings.retry_after_s)
+    # The last added runs first: a caller over its rate is refused before its body is read.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    limits = RateLimits(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app.add_middleware(RateLimit, limits=limits)
+    app.state.rate_limits = limits
+    _serve_problems_in_openapi(app)
     return app
+
+
+def _serve_problems_in_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = with_problem_media_type(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -159,7 +159,7 @@ async def test_malformed_ticket_is_refused_naming_the_field(
     response = await open_ticket(intake, keys, body, str(uuid.uuid4()))
 
     assert response.status_code == 422
-    fields = {tuple(error["loc"]) for error in response.json()["detail"]}
+    fields = {tuple(error["loc"]) for error in response.json()["errors"]}
     assert fields == {("body", "summary"), ("body", "category")}
 
 

@@ -5,6 +5,7 @@ writes and answers the very queries it sends to MongoDB.
 """
 
 import copy
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,13 +70,28 @@ class FakeApiKeys(ApiKeys):
         return CALLERS.get(key)
 
 
+def _matches(document: Document, query: Document) -> bool:
+    """The operators the directory's queries use: `$or`, equality, `$in` and `^prefix`."""
+    return all(
+        any(_matches(document, clause) for clause in value)
+        if path == "$or"
+        else _holds(document, path, value)
+        for path, value in query.items()
+    )
+
+
 def _holds(document: Document, path: str, wanted: Any) -> bool:
-    """MongoDB equality on a dotted path: an array matches if one of its elements does."""
-    assert not isinstance(wanted, dict), f"an operator reached the query: {path}={wanted}"
+    """MongoDB on a dotted path: an array matches if one of its elements does."""
     node: Any = document
     for part in path.split("."):
         node = node.get(part) if isinstance(node, dict) else None
-    return wanted in node if isinstance(node, list) else node == wanted
+    values = node if isinstance(node, list) else [node]
+    if isinstance(wanted, dict):
+        assert set(wanted) <= {"$in", "$regex"}, f"an unexpected operator: {path}={wanted}"
+        if "$in" in wanted:
+            return any(value in wanted["$in"] for value in values)
+        return any(isinstance(v, str) and re.match(wanted["$regex"], v) for v in values)
+    return wanted in values
 
 
 class FakeCustomers(Customers):
@@ -95,7 +111,7 @@ class FakeCustomers(Customers):
         found = [
             document
             for _, document in sorted(self.documents.items())
-            if all(_holds(document, path, value) for path, value in query.items())
+            if _matches(document, query)
         ]
         return copy.deepcopy(found[:limit])
 
@@ -161,7 +177,7 @@ async def acme(directory: Directory) -> Directory:
 
 
 def problem_fields(response: httpx.Response) -> list[tuple[str | int, ...]]:
-    return [tuple(error["loc"]) for error in response.json()["detail"]]
+    return [tuple(error["loc"]) for error in response.json()["errors"]]
 
 
 def with_contact(**changes: Any) -> dict[str, Any]:
@@ -292,7 +308,7 @@ async def test_a_bad_entry_is_refused_naming_the_field(
 async def test_opting_out_of_outages_is_refused_saying_why(directory: Directory) -> None:
     response = await directory.put(body=with_contact(opt_out=["progress", "outage_resolved"]))
 
-    [error] = response.json()["detail"]
+    [error] = response.json()["errors"]
     assert "outage messages always go out" in error["msg"]
 
 
@@ -303,7 +319,6 @@ async def test_a_refused_entry_never_echoes_a_secret(directory: Directory) -> No
 
     assert response.status_code == 422
     assert SECRET not in response.text
-    assert "<redacted>" in response.text
 
 
 @pytest.mark.parametrize("key", [ACME, CRM], ids=["customer-itself", "system"])
@@ -320,9 +335,10 @@ def test_the_request_body_is_the_shared_customer_without_its_id() -> None:
     request = CustomerRequest.model_json_schema()
 
     assert set(request["required"]) == set(shared["required"]) - {"customer_id"}
-    del shared["properties"]["customer_id"]
-    assert request["properties"] == shared["properties"]
-    assert request["$defs"] == shared["$defs"]
+    assert set(request["properties"]) == set(shared["properties"]) - {"customer_id"}
+    contact, requested = shared["$defs"]["Contact"], request["$defs"]["ContactRequest"]
+    assert set(requested["properties"]) == set(contact["properties"])
+    assert set(requested.get("required", [])) == set(contact.get("required", []))
 
 
 # --- reading an entry ---------------------------------------------------------------------
@@ -405,7 +421,7 @@ async def test_a_contact_cannot_opt_out_of_outages(acme: Directory, kind: str) -
     response = await acme.change_preferences({"opt_out": ["progress", kind]})
 
     assert response.status_code == 422
-    [error] = response.json()["detail"]
+    [error] = response.json()["errors"]
     assert tuple(error["loc"]) == ("body", "opt_out")
     assert "outage messages always go out" in error["msg"]
     assert acme.stored_contact("noc")["opt_out"] == ["progress"]
@@ -503,7 +519,12 @@ async def many(acme: Directory) -> Directory:
         ({"region": "us-east"}, ["globex", "initech"]),
         ({"carrier_route": "telefonica-es"}, ["acme-telecom", "initech"]),
         ({"number_range": "+3491"}, ["acme-telecom", "umbrella"]),
-        ({"number_range": "+349"}, []),
+        ({"number_range": "+349"}, ["acme-telecom", "umbrella"]),
+        ({"number_range": "+3"}, ["acme-telecom", "umbrella"]),
+        ({"number_range": "+349112"}, ["acme-telecom", "umbrella"]),
+        ({"number_range": "+3493"}, ["umbrella"]),
+        ({"number_range": "+3492"}, []),
+        ({"number_range": "+3493", "region": "eu-south"}, []),
         ({"product": "sip-trunk"}, ["acme-telecom", "globex"]),
         (
             {"region": "eu-south", "product": "sip-trunk", "carrier_route": "telefonica-es"},
@@ -518,7 +539,12 @@ async def many(acme: Directory) -> Directory:
         "another-region",
         "carrier-route",
         "number-range",
-        "number-range-is-exact",
+        "a-range-holding-theirs",
+        "a-country-code",
+        "a-range-inside-theirs",
+        "another-range",
+        "a-range-nobody-overlaps",
+        "a-range-and-a-region",
         "product",
         "all-filters-together",
         "nobody",

@@ -289,7 +289,7 @@ async def test_a_declaration_without_an_idempotency_key_is_refused_naming_the_he
     response = await intake.declare(idempotency_key=None)
 
     assert response.status_code == 422
-    assert [tuple(e["loc"]) for e in response.json()["detail"]] == [("header", "Idempotency-Key")]
+    assert [tuple(e["loc"]) for e in response.json()["errors"]] == [("header", "Idempotency-Key")]
     assert intake.bus.sent == []
 
 
@@ -317,7 +317,7 @@ async def test_without_kafka_a_declaration_is_refused_and_nothing_is_sent(intake
         ({"scope": {"regions": []}}, ("body", "scope")),
         ({"scope": {"regions": ["$ne"]}}, ("body", "scope", "regions", 0)),
         ({"scope": {"number_ranges": ["34"]}}, ("body", "scope", "number_ranges", 0)),
-        ({"scope": {"regions": [f"r{n}" for n in range(201)]}}, ("body", "scope")),
+        ({"scope": {"regions": [f"r{n}" for n in range(201)]}}, ("body", "scope", "regions")),
         ({"scope": {"planets": ["mars"]}}, ("body", "scope", "planets")),
         ({"severity": "apocalyptic"}, ("body", "severity")),
         ({"title": ""}, ("body", "title")),
@@ -343,7 +343,7 @@ async def test_a_bad_declaration_is_refused_naming_the_field(
     response = await intake.declare(**changes)
 
     assert response.status_code == 422
-    assert [tuple(e["loc"]) for e in response.json()["detail"]] == [field]
+    assert [tuple(e["loc"]) for e in response.json()["errors"]] == [field]
     assert intake.bus.sent == []
 
 
@@ -427,7 +427,7 @@ async def test_a_malformed_incident_id_is_refused_naming_it(intake: Intake) -> N
     response = await intake.post("resolve", {"message": "Fixed"}, incident_id="INC-$ne")
 
     assert response.status_code == 422
-    assert [tuple(e["loc"]) for e in response.json()["detail"]] == [("path", "incident_id")]
+    assert [tuple(e["loc"]) for e in response.json()["errors"]] == [("path", "incident_id")]
 
 
 async def test_an_empty_update_is_refused_naming_the_message(intake: Intake) -> None:
@@ -436,7 +436,7 @@ async def test_an_empty_update_is_refused_naming_the_message(intake: Intake) -> 
     response = await intake.post("updates", {"message": ""})
 
     assert response.status_code == 422
-    assert [tuple(e["loc"]) for e in response.json()["detail"]] == [("body", "message")]
+    assert [tuple(e["loc"]) for e in response.json()["errors"]] == [("body", "message")]
 
 
 # --- operators read incidents and their live reach -----------------------------------------
@@ -768,4 +768,4 @@ async def test_a_bad_affected_service_is_refused_naming_the_field(intake: Intake
     )
 
     assert response.status_code == 422
-    assert [tuple(e["loc"]) for e in response.json()["detail"]] == [("body", "affected", "region")]
+    assert [tuple(e["loc"]) for e in response.json()["errors"]] == [("body", "affected", "region")]

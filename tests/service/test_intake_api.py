@@ -123,7 +123,7 @@ async def intake() -> AsyncIterator[Intake]:
 
 
 def problem_fields(response: httpx.Response) -> list[tuple[str | int, ...]]:
-    return [tuple(error["loc"]) for error in response.json()["detail"]]
+    return [tuple(error["loc"]) for error in response.json()["errors"]]
 
 
 async def test_a_request_without_an_api_key_is_refused_naming_the_header(intake: Intake) -> None:

@@ -570,10 +570,14 @@ async def test_a_refused_status_change_names_the_steps_and_statuses_allowed(
     response = await intake.post(AGENT, "status", {"status": "testing"})
 
     assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
+        "type": "https://switchboard.example/problems/conflict",
+        "title": "Conflict",
+        "status": 409,
         "detail": "cannot set the status to testing while triaged; allowed next: "
         "start_investigation, request_customer_input, open_development, request_confirmation",
-        "status": "triaged",
+        "ticket_status": "triaged",
         "allowed_steps": [
             "start_investigation",
             "request_customer_input",
@@ -611,7 +615,7 @@ async def test_a_step_the_status_does_not_allow_is_a_conflict_naming_what_is(
     response = await intake.post(key, path, body)
 
     assert response.status_code == 409
-    assert response.json()["status"] == current.value
+    assert response.json()["ticket_status"] == current.value
     assert "allowed_steps" in response.json()
     assert intake.bus.sent == []
 
@@ -1173,7 +1177,7 @@ async def test_a_bad_filter_is_refused_naming_it(
     response = await intake.get(AGENT, "/v1/tickets", **params)
 
     assert response.status_code == 422
-    assert [tuple(e["loc"]) for e in response.json()["detail"]] == [field]
+    assert [tuple(e["loc"]) for e in response.json()["errors"]] == [field]
     assert intake.tickets.queries == []
 
 
@@ -1229,7 +1233,7 @@ async def test_a_bad_action_is_refused_naming_the_field(
     response = await intake.post(key, path, body)
 
     assert response.status_code == 422
-    assert [tuple(e["loc"]) for e in response.json()["detail"]] == [field]
+    assert [tuple(e["loc"]) for e in response.json()["errors"]] == [field]
     assert intake.bus.sent == []
 
 

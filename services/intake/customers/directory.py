@@ -11,12 +11,14 @@ The contact is addressed by its position, guarded by its id, rather than with th
 """
 
 import logging
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from services.intake.customers.schemas import CustomerFilters, PreferencesRequest
 from shared.customers import Contact, Customer
+from shared.incidents import covering_ranges
 from shared.mongo import Collections, Database, Document
 
 log = logging.getLogger("switchboard.intake.customers")
@@ -24,12 +26,12 @@ log = logging.getLogger("switchboard.intake.customers")
 BY_ID = [("_id", 1)]
 # A preference change retries when the contact moved (a PUT reordered the contacts meanwhile).
 PREFERENCE_ATTEMPTS = 3
-SERVICE_FIELDS = {
+EXACT_FIELDS = {
     "region": "services.regions",
     "carrier_route": "services.carrier_routes",
-    "number_range": "services.number_ranges",
     "product": "services.products",
 }
+NUMBER_RANGES = "services.number_ranges"
 
 
 class DirectoryChanged(Exception):
@@ -54,9 +56,22 @@ def customer_from(document: Document) -> Customer | None:
 
 
 def services_query(filters: CustomerFilters) -> Document:
-    """Equality on array elements: a customer matches if its services hold each value given."""
-    wanted = filters.model_dump(include=set(SERVICE_FIELDS), exclude_none=True)
-    return {SERVICE_FIELDS[name]: value for name, value in wanted.items()}
+    """A customer matches if its services hold each value given; a number range, as outages
+    do, if one of the customer's ranges overlaps it (`shared.incidents.ranges_overlap`)."""
+    wanted = filters.model_dump(include=set(EXACT_FIELDS), exclude_none=True)
+    query: Document = {EXACT_FIELDS[name]: value for name, value in wanted.items()}
+    if filters.number_range is not None:
+        query["$or"] = overlapping_ranges(filters.number_range)
+    return query
+
+
+def overlapping_ranges(number_range: str) -> list[Document]:
+    """Ranges that cover `number_range` or lie inside it, both served by the index on
+    `services.number_ranges`: an `$in` of its prefixes and an anchored `^prefix`."""
+    return [
+        {NUMBER_RANGES: {"$in": covering_ranges(number_range)}},
+        {NUMBER_RANGES: {"$regex": f"^{re.escape(number_range)}"}},
+    ]
 
 
 def with_preferences(contact: Contact, preferences: PreferencesRequest) -> Contact:

@@ -20,8 +20,9 @@ from services.intake.customers.schemas import (
     customer_view,
 )
 from services.intake.dependencies import CustomersDep, ReadsDep
-from services.intake.errors import Problem, invalid_body
-from services.intake.responses import UNAVAILABLE, Responses
+from services.intake.errors import invalid_body
+from services.intake.problems import Problem
+from services.intake.responses import UNAVAILABLE, WITH_BODY, Responses
 from shared.vocabulary import CustomerId, Slug
 
 router = APIRouter(tags=["customers"])
@@ -58,7 +59,7 @@ async def customer_notifications(
 
 @router.put(
     "/customers/{customer_id}",
-    responses=UNAVAILABLE,
+    responses={**WITH_BODY, **UNAVAILABLE},
     summary="Create or replace a customer's directory entry (role: agent)",
     description=(
         "The whole entry: contacts (each with the channels it accepts, its language and the "
@@ -80,7 +81,11 @@ async def put_customer(
 @router.get(
     "/customers",
     summary="Customers using a region, carrier route, number range or product (role: agent)",
-    description="Filters combine; each is an exact value. Without filters, every customer.",
+    description=(
+        "Filters combine. A region, carrier route or product is an exact value; a number range "
+        "matches as outages do: a customer whose range lies inside it or covers it (`+34` finds "
+        "`+3491`, and `+349112` finds it too). Without filters, every customer."
+    ),
 )
 async def find_customers(
     filters: Annotated[CustomerFilters, Query()], _caller: Agent, customers: CustomersDep
@@ -104,7 +109,7 @@ async def get_customer(
 
 @router.patch(
     "/customers/{customer_id}/contacts/{contact_id}/preferences",
-    responses={**CONTACT_NOT_FOUND, **UNAVAILABLE},
+    responses={**CONTACT_NOT_FOUND, **WITH_BODY, **UNAVAILABLE},
     summary="Change a contact's language or opt-outs (role: agent; customer: own)",
     description="Outage messages and their resolution always go out: they cannot be opted out of.",
 )

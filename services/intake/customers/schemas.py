@@ -4,9 +4,9 @@ a customer's notifications."""
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from shared.customers import Contact, Customer, Language, MessageKind, Services
+from shared.customers import ALWAYS_SENT, Contact, Customer, Language, MessageKind, Services
 from shared.events import ValueObject
 from shared.vocabulary import Channel, DeliveryStatus, Slug
 
@@ -40,18 +40,43 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
+# Outage messages always go out: a contact's opt-outs never name these.
+NOT_OPTIONAL = sorted(kind.value for kind in ALWAYS_SENT)
+
+
+def _opt_outs_never_name_outages(schema: dict[str, Any]) -> None:
+    items = schema.get("items") or schema.get("anyOf", [{}])[0].get("items", {})
+    items["not"] = {"enum": NOT_OPTIONAL}
+
+
+class ContactRequest(Contact):
+    """A contact as an agent sends it: `in_app` is a JSON boolean, never 0 or "yes"."""
+
+    in_app: StrictBool = True
+    opt_out: Annotated[
+        tuple[MessageKind, ...],
+        Field(
+            description=f"Kinds of message this contact does not want; never {NOT_OPTIONAL}",
+            json_schema_extra=_opt_outs_never_name_outages,
+        ),
+    ] = ()
+
+
 class CustomerRequest(ValueObject):
     """A directory entry as an agent sends it: `shared.customers.Customer` without its id."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    contacts: Annotated[list[Contact], Field(min_length=1, max_length=50)]
+    contacts: Annotated[
+        list[ContactRequest],
+        Field(min_length=1, max_length=50, description="Each `contact_id` at most once"),
+    ]
     services: Services = Services()
 
     @field_validator("contacts")
     @classmethod
-    def _contact_ids_unique(cls, contacts: list[Contact]) -> list[Contact]:
+    def _contact_ids_unique(cls, contacts: list[ContactRequest]) -> list[ContactRequest]:
         # `Customer` refuses this too; checking it here makes the 422 name `contacts`.
         ids = [contact.contact_id for contact in contacts]
         repeated = sorted({contact_id for contact_id in ids if ids.count(contact_id) > 1})
@@ -60,19 +85,34 @@ class CustomerRequest(ValueObject):
         return contacts
 
     def for_customer(self, customer_id: str) -> Customer:
+        contacts = [Contact.model_validate(contact.model_dump()) for contact in self.contacts]
         return Customer(
-            customer_id=customer_id, name=self.name, contacts=self.contacts, services=self.services
+            customer_id=customer_id, name=self.name, contacts=contacts, services=self.services
         )
 
 
 class PreferencesRequest(ValueObject):
-    """What a contact chooses for themselves; outage messages cannot be opted out of."""
+    """What a contact chooses for themselves; outage messages cannot be opted out of.
+    At least one of `opt_out` and `language` is given."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["opt_out"], "properties": {"opt_out": {"type": "array"}}},
+                {"required": ["language"], "properties": {"language": {"type": "string"}}},
+            ]
+        }
+    )
 
     opt_out: Annotated[
         list[MessageKind] | None,
         Field(
             max_length=len(MessageKind),
-            description="Replaces the kinds of message the contact does not want ([] for all)",
+            description=(
+                "Replaces the kinds of message the contact does not want ([] for all); "
+                f"never {NOT_OPTIONAL}"
+            ),
+            json_schema_extra=_opt_outs_never_name_outages,
         ),
     ] = None
     language: Language | None = None
@@ -88,13 +128,17 @@ class PreferencesRequest(ValueObject):
 
 
 class CustomerFilters(BaseModel):
-    """Customers using every one of these; each is an exact value of their services."""
+    """Customers using every one of these: a region, route or product exactly; a number range
+    as outages match it, any of the customer's ranges overlapping it (+34 and +3491 do)."""
 
     model_config = ConfigDict(extra="forbid")
 
     region: Slug | None = None
     carrier_route: Slug | None = None
-    number_range: NumberRange | None = None
+    number_range: Annotated[
+        NumberRange | None,
+        Field(description="An E.164 prefix; a customer range inside it, or around it, matches"),
+    ] = None
     product: Slug | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 100
 

@@ -14,7 +14,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from services.intake.auth import Caller, require
 from services.intake.dependencies import ReadsDep
-from services.intake.errors import Problem
+from services.intake.problems import Problem
 from services.intake.tickets.queries import FeedPosition, Reads
 from shared.vocabulary import CustomerId, Role
 

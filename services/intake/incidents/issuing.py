@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from services.intake.incidents.queries import IncidentReads
 from services.intake.incidents.schemas import DeclarationRequest, IncidentAccepted
 from services.intake.tickets.issuing import IdempotencyKeyReused, Issuer
-from shared.incidents import DeclareIncident, IncidentCommand
+from shared.incidents import DeclareIncident, IncidentCommand, IncidentScope
 
 IC = TypeVar("IC", bound=IncidentCommand)
 
@@ -60,7 +60,7 @@ async def declare_incident(
         incident_id,
         title=declaration.title,
         severity=declaration.severity,
-        scope=declaration.scope,
+        scope=IncidentScope.model_validate(declaration.scope.model_dump()),
         message=declaration.message,
         request_hash=declaration_hash(declaration),
     )

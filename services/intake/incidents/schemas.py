@@ -3,14 +3,36 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import Text
 from shared.incidents import AnyIncidentEvent, IncidentScope, IncidentStatus, Severity, Title
+from shared.vocabulary import CustomerId, NumberRange, Slug
 
 # Bounds a declaration's scope, so one command stays far below Kafka's message size limit.
 MAX_SCOPE_CUSTOMERS = 5_000
 MAX_SCOPE_VALUES = 200
+
+
+SCOPE_LISTS = ("customer_ids", "regions", "carrier_routes", "number_ranges", "products")
+
+
+class ScopeRequest(IncidentScope):
+    """Who is hit, as an operator names it: at least one customer or service, within bounds."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"minItems": 1}}} for name in SCOPE_LISTS
+            ]
+        }
+    )
+
+    customer_ids: Annotated[tuple[CustomerId, ...], Field(max_length=MAX_SCOPE_CUSTOMERS)] = ()
+    regions: Annotated[tuple[Slug, ...], Field(max_length=MAX_SCOPE_VALUES)] = ()
+    carrier_routes: Annotated[tuple[Slug, ...], Field(max_length=MAX_SCOPE_VALUES)] = ()
+    number_ranges: Annotated[tuple[NumberRange, ...], Field(max_length=MAX_SCOPE_VALUES)] = ()
+    products: Annotated[tuple[Slug, ...], Field(max_length=MAX_SCOPE_VALUES)] = ()
 
 
 class IncidentRequest(BaseModel):
@@ -36,7 +58,7 @@ class DeclarationRequest(IncidentRequest):
     title: Title
     severity: Severity
     scope: Annotated[
-        IncidentScope,
+        ScopeRequest,
         Field(
             description=(
                 "Who is hit: named customers, and/or every customer using one of these regions,"
@@ -45,16 +67,6 @@ class DeclarationRequest(IncidentRequest):
         ),
     ]
     message: Annotated[Text, Field(description="Sent to every affected customer")]
-
-    @field_validator("scope")
-    @classmethod
-    def _bounded(cls, scope: IncidentScope) -> IncidentScope:
-        values = (scope.regions, scope.carrier_routes, scope.number_ranges, scope.products)
-        if len(scope.customer_ids) > MAX_SCOPE_CUSTOMERS:
-            raise ValueError(f"a scope names at most {MAX_SCOPE_CUSTOMERS} customers")
-        if any(len(named) > MAX_SCOPE_VALUES for named in values):
-            raise ValueError(f"a scope names at most {MAX_SCOPE_VALUES} values of each service")
-        return scope
 
 
 class IncidentUpdateRequest(IncidentRequest):

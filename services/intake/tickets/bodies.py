@@ -15,6 +15,17 @@ class ActionRequest(BaseModel):
 
 
 class AssignmentRequest(ActionRequest):
+    """A new owning `team`, or teams to involve (`add_teams`), or both."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["team"], "properties": {"team": {"type": "string"}}},
+                {"required": ["add_teams"], "properties": {"add_teams": {"minItems": 1}}},
+            ]
+        }
+    )
+
     team: Annotated[Team | None, Field(description="The new owning team")] = None
     add_teams: Annotated[
         list[Team], Field(max_length=len(Team), description="Teams to involve as well")

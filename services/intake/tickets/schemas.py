@@ -1,10 +1,19 @@
 """HTTP response models of the intake API, and the body of opening a ticket."""
 
+import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+)
 
+from services.intake.problems import Problem
 from shared.events import AffectedService, TicketDetails
 from shared.lifecycle import Step
 from shared.vocabulary import (
@@ -17,9 +26,23 @@ from shared.vocabulary import (
     TicketStatus,
 )
 
+RFC_3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc_3339_text(value: object) -> object:
+    if isinstance(value, str) and not RFC_3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with its offset: 2026-11-25T09:00:00Z")
+    return value
+
+
+# A time in a query string: RFC 3339 as the OpenAPI says, never a bare number of seconds.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc_3339_text)]
+
 
 class TicketRequest(TicketDetails):
     """A problem reported by a source system or an agent."""
+
+    affected_users: Annotated[StrictInt, Field(ge=1, le=10_000_000)] = 1
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -152,18 +175,17 @@ class TicketFilters(BaseModel):
         bool | None, Field(description="true: a first-response or resolution SLA was missed")
     ] = None
     due_before: Annotated[
-        AwareDatetime | None, Field(description="A clock fires at or before this time")
+        Timestamp | None, Field(description="A clock fires at or before this time")
     ] = None
     call_id: Annotated[CallId | None, Field(description="A call ID the ticket carries")] = None
     customer_id: CustomerId | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
-class TransitionRefused(BaseModel):
+class TransitionRefused(Problem):
     """The ticket's status does not allow the step; says what it does allow."""
 
-    detail: str
-    status: TicketStatus
+    ticket_status: Annotated[TicketStatus, Field(description="The ticket's status now")]
     allowed_steps: list[Step]
     allowed_statuses: Annotated[
         list[TicketStatus], Field(description="Statuses an agent may set from here")

@@ -65,7 +65,16 @@ def _service_document(broker: KafkaBroker, version: str) -> Document:
         # FastStream only warns when two channels of one service share a name and one is lost.
         warnings.simplefilter("error", RuntimeWarning)
         document: Document = factory.to_specification().to_jsonable()
+    _payloads_of_one_message(document["components"].get("schemas", {}))
     return document
+
+
+def _payloads_of_one_message(schemas: Document) -> None:
+    """A subscriber that takes its messages in batches is documented with an array payload;
+    each Kafka message is still one of its items, which is what the channel carries."""
+    for name, schema in schemas.items():
+        if name.endswith(":Message:Payload") and schema.get("type") == "array":
+            schemas[name] = schema["items"] | {"title": schema["title"]}
 
 
 def _description() -> str:

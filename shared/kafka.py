@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import copy
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -49,7 +50,11 @@ class DeadLetterPolicy:
     async def dead_letter(self, msg: StreamMessage[Any], error: BaseException, tries: int) -> None:
         if self.publisher is None:
             raise RuntimeError("DeadLetterPolicy is not bound to a broker")
-        record = msg.raw_message
+        record, body = msg.raw_message, msg.body
+        if isinstance(record, tuple | list):  # a batch of one, split off a batch that failed
+            (record,) = record
+        if isinstance(body, list):  # the body of a batch of one
+            (body,) = body
         headers = {
             DeadLetterHeader.ERROR: describe_error(error)[:4000],
             DeadLetterHeader.SOURCE_TOPIC: str(getattr(record, "topic", "")),
@@ -58,7 +63,7 @@ class DeadLetterPolicy:
             DeadLetterHeader.CONSUMER_GROUP: self.consumer_group,
             DeadLetterHeader.ATTEMPTS: str(tries),
         }
-        await self.publisher.publish(msg.body, key=getattr(record, "key", None), headers=headers)
+        await self.publisher.publish(body, key=getattr(record, "key", None), headers=headers)
         log.warning(
             "message dead-lettered",
             extra={"error": headers[DeadLetterHeader.ERROR], "source": headers},
@@ -82,6 +87,23 @@ class _DeadLetterMiddleware(BaseMiddleware[Any, Any]):
         self.policy = policy
 
     async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
+        records = msg.raw_message  # a batch is a tuple (a list in the in-memory test broker)
+        if not isinstance(records, tuple | list) or len(records) == 1:
+            return await self._one(call_next, msg)
+        try:
+            return await call_next(msg)
+        except TRANSIENT_ERRORS:
+            await asyncio.sleep(self.policy.backoff_s * 5)
+            raise
+        except Exception:
+            # One bad message must not hold up or dead-letter the others: the batch is done
+            # again message by message (handlers are idempotent), each under the policy.
+            log.warning("batch failed; handling its messages one by one", exc_info=True)
+            for single in split_batch(msg):
+                await self._one(call_next, single)
+        return None
+
+    async def _one(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
         for attempt in range(1, self.policy.attempts + 1):
             try:
                 return await call_next(msg)
@@ -98,6 +120,18 @@ class _DeadLetterMiddleware(BaseMiddleware[Any, Any]):
                 log.warning("handler failed, retrying", extra={"attempt": attempt}, exc_info=True)
                 await asyncio.sleep(self.policy.backoff_s * 2 ** (attempt - 1))
         return None
+
+
+def split_batch(msg: StreamMessage[Any]) -> list[StreamMessage[Any]]:
+    """A batch message as batches of one message each, in order."""
+    singles = []
+    for index, record in enumerate(msg.raw_message):
+        single = copy.copy(msg)  # a copy decodes its own body
+        single.raw_message = (record,)
+        single.body = [msg.body[index]]
+        single.batch_headers = msg.batch_headers[index : index + 1]
+        singles.append(single)
+    return singles
 
 
 # Commit an offset only after its handler returned. Set on the broker and on every router: a

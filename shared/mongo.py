@@ -1,10 +1,12 @@
 """The MongoDB client factory and the collections Switchboard keeps."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from shared.settings import ServiceSettings
 
@@ -36,6 +38,33 @@ def create_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
         connectTimeoutMS=3000,
         retryWrites=False,  # the embedded store has no sessions; every write here is idempotent
     )
+
+
+DUPLICATE_KEY = 11000
+
+
+async def insert_new(collection: Collection, documents: list[Document]) -> set[str]:
+    """Insert, in one write, the documents whose `_id` is not stored yet; the ids inserted.
+
+    Documents already there (a redelivery) are left as they are; any other refusal raises.
+    """
+    refused = await insert_unless_stored(collection, documents)
+    return {d["_id"] for i, d in enumerate(documents) if i not in refused}
+
+
+async def insert_unless_stored(collection: Collection, documents: list[Document]) -> set[int]:
+    """One unordered `insert_many`; the positions refused because their `_id` is stored."""
+    if not documents:
+        return set()
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as error:
+        details: Mapping[str, Any] = error.details
+        errors = details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {e["index"] for e in errors}
+    return set()
 
 
 async def ping(database: Database) -> bool:

@@ -27,6 +27,6 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     kafka_request_timeout_ms: Annotated[int, Field(ge=1000)] = 5000
     http_host: str = "127.0.0.1"
-    # Consumers per subscription in one instance; each takes its own partitions, so a ticket's
-    # messages stay in order while different tickets are worked on side by side.
-    partition_workers: Annotated[int, Field(ge=1, le=32)] = 1
+    # The most messages a busy consumer takes from one poll and commits at once; a ticket's
+    # messages stay in order while different tickets in the batch are worked on side by side.
+    consumer_batch: Annotated[int, Field(ge=1, le=5000)] = 500

@@ -89,7 +89,7 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         store, directory, worker, utc_now, email_hold_s=settings.email_hold_s
     )
     broker.include_router(
-        build_router(notifications, settings.notifier_group, settings.partition_workers)
+        build_router(notifications, settings.notifier_group, settings.consumer_batch)
     )
     chunks = broker.publisher(
         INCIDENT_BROADCASTS.name,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pydantic import ValidationError
 
 from services.notifier.domain.broadcast import DirectoryEntry
+from shared.coalesce import CoalescedFinds
 from shared.customers import Contact, Customer, Services, WebhookAddress
 from shared.incidents import IncidentScope
 from shared.mongo import Collection, Document
@@ -19,9 +20,10 @@ class CustomerDirectory:
 
     def __init__(self, customers: Collection) -> None:
         self._customers = customers
+        self._by_id = CoalescedFinds(customers)  # a batch of events: one read of its customers
 
     async def customer(self, customer_id: str) -> Customer | None:
-        document = await self._customers.find_one({"_id": customer_id})
+        document = await self._by_id.find_one(customer_id)
         if document is None:
             return None
         fields = {key: value for key, value in document.items() if key != "_id"}

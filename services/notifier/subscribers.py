@@ -15,21 +15,21 @@ from shared.topics import INCIDENT_BROADCASTS, INCIDENT_EVENTS, TICKET_EVENTS
 CHUNK_POLL_INTERVAL_MS = 15 * 60 * 1000
 
 
-def build_router(
-    notifications: TicketNotifications, group_id: str, workers: int = 1
-) -> KafkaRouter:
+def build_router(notifications: TicketNotifications, group_id: str, batch: int = 1) -> KafkaRouter:
+    """Ticket events in batches of up to `batch`: one ticket's in order, tickets side by side."""
     router = consumer_router()
 
     @router.subscriber(
         TICKET_EVENTS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
-        max_workers=workers,
+        batch=True,
+        max_records=batch,
         title="ticket-events",
         description=TICKET_EVENTS.description,
     )
-    async def on_ticket_event(event: TicketEvent) -> None:
-        await notifications.on_event(event)
+    async def on_ticket_events(events: list[TicketEvent]) -> None:
+        await notifications.on_events(events)
 
     return router
 

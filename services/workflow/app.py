@@ -135,12 +135,12 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     )
     commands = TicketCommands(store, outbox, rules, utc_now, outages)
     incident_commands = IncidentCommands(incident_store, incident_outbox, utc_now, outages)
-    group, workers = settings.workflow_group, settings.partition_workers
-    broker.include_router(build_router(commands, group, workers))
+    group, batch = settings.workflow_group, settings.consumer_batch
+    broker.include_router(build_router(commands, group, batch))
     # Groups of their own: a rebalance of one never pauses the ticket commands.
-    broker.include_router(build_incident_router(incident_commands, f"{group}-incidents", workers))
+    broker.include_router(build_incident_router(incident_commands, f"{group}-incidents"))
     deliveries = TicketDeliveries(database[Collections.TICKET_DELIVERIES])
-    broker.include_router(build_delivery_router(deliveries, f"{group}-deliveries", workers))
+    broker.include_router(build_delivery_router(deliveries, f"{group}-deliveries", batch))
     interval, grace = settings.relay_interval_s, settings.relay_grace_s
     relays = [
         OutboxRelay(outbox, store, utc_now, interval, grace),

@@ -6,11 +6,10 @@ race a command's decision, and a redelivered event is refused by the unique `_id
 """
 
 import logging
-
-from pymongo.errors import DuplicateKeyError
+from collections.abc import Sequence
 
 from shared.deliveries import NotificationEvent, delivery_entry
-from shared.mongo import Collection
+from shared.mongo import Collection, Document, insert_new
 
 log = logging.getLogger("switchboard.workflow.deliveries")
 
@@ -19,20 +18,23 @@ class TicketDeliveries:
     def __init__(self, records: Collection) -> None:
         self._records = records
 
-    async def record(self, event: NotificationEvent) -> bool:
-        """Idempotent: a redelivered event is recognised by its id and changes nothing.
+    async def record_many(self, events: Sequence[NotificationEvent]) -> int:
+        """Idempotent: a redelivered event is recognised by its id and changes nothing; the
+        batch is one write. How many were new.
 
         An outage broadcast names no ticket: the notifier's own notification documents are
         its record, so it is not kept here.
         """
-        if event.ticket_id is None:
-            return False
-        entry = delivery_entry(event).model_dump(mode="python", exclude={"kind"})
-        try:
-            await self._records.insert_one(
-                {"_id": event.event_id, "ticket_id": event.ticket_id, **entry}
-            )
-        except DuplicateKeyError:
-            log.debug("delivery already recorded", extra={"event_id": event.event_id})
-            return False
-        return True
+        records = [_record(event) for event in events if event.ticket_id is not None]
+        new = await insert_new(self._records, records)
+        if len(new) < len(records):
+            log.debug("deliveries already recorded", extra={"count": len(records) - len(new)})
+        return len(new)
+
+    async def record(self, event: NotificationEvent) -> bool:
+        return await self.record_many([event]) == 1
+
+
+def _record(event: NotificationEvent) -> Document:
+    entry = delivery_entry(event).model_dump(mode="python", exclude={"kind"})
+    return {"_id": event.event_id, "ticket_id": event.ticket_id, **entry}

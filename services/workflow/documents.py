@@ -9,15 +9,15 @@ time per process (`DocumentLocks`), so a lost version race is rare and simply de
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ReturnDocument, UpdateOne
 
+from shared.coalesce import CoalescedInserts
 from shared.mongo import Collection, Document
 
 log = logging.getLogger("switchboard.workflow")
@@ -71,9 +71,15 @@ class AggregateDocuments:
 
     def __init__(self, documents: Collection) -> None:
         self._documents = documents
+        self._inserts = CoalescedInserts(documents)  # new documents of a batch: one write
 
     async def get(self, aggregate_id: str) -> Document | None:
         return await self._documents.find_one({"_id": aggregate_id})
+
+    async def get_many(self, aggregate_ids: Iterable[str]) -> dict[str, Document]:
+        """The documents that exist among these ids, by id, in one read."""
+        cursor = self._documents.find({"_id": {"$in": list(aggregate_ids)}})
+        return {document["_id"]: document async for document in cursor}
 
     async def _save(
         self,
@@ -87,10 +93,8 @@ class AggregateDocuments:
         event_ids = [event["event_id"] for event in events]
         if loaded_version is None:
             document = {"_id": aggregate_id, **state, "events": events, "outbox_pending": event_ids}
-            try:
-                await self._documents.insert_one(document)
-            except DuplicateKeyError as error:
-                raise ConcurrentUpdate(aggregate_id) from error
+            if not await self._inserts.insert_new([document]):
+                raise ConcurrentUpdate(aggregate_id)
             return document
         saved: Document | None = await self._documents.find_one_and_update(
             {"_id": aggregate_id, "version": loaded_version},
@@ -108,6 +112,17 @@ class AggregateDocuments:
         await self._documents.update_one(
             {"_id": aggregate_id}, {"$pullAll": {"outbox_pending": event_ids}}
         )
+
+    async def mark_published_many(self, sent: Mapping[str, list[str]]) -> None:
+        """A batch's sent events, every document's in one write."""
+        if sent:
+            await self._documents.bulk_write(
+                [
+                    UpdateOne({"_id": aggregate_id}, {"$pullAll": {"outbox_pending": event_ids}})
+                    for aggregate_id, event_ids in sent.items()
+                ],
+                ordered=False,
+            )
 
     async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]:
         # "Any pending event id" as a range on the multikey `outbox_pending` index: the relay

@@ -8,8 +8,9 @@ updated_at, resolved_at, request_hash, version), every event it produced and
 
 from services.workflow.documents import AggregateDocuments
 from services.workflow.domain.incidents import Incident, IncidentDecision
+from shared.coalesce import Coalesced
 from shared.incidents import IncidentStatus
-from shared.mongo import Document
+from shared.mongo import Collection, Document
 
 # What deciding about an incident reads: its state, not its events.
 STATE_FIELDS = dict.fromkeys(Incident.model_fields, 1)
@@ -27,6 +28,10 @@ def incident_from_document(document: Document) -> Incident:
 
 
 class IncidentStore(AggregateDocuments):
+    def __init__(self, documents: Collection) -> None:
+        super().__init__(documents)
+        self._open_incidents = Coalesced(self._read_open_incidents)
+
     async def save(self, decision: IncidentDecision, loaded_version: int | None) -> Document:
         """Insert a new incident or update a loaded one; ConcurrentUpdate on a lost race."""
         incident = decision.incident
@@ -39,7 +44,12 @@ class IncidentStore(AggregateDocuments):
         return incident_from_document(document) if document else None
 
     async def open_incidents(self) -> list[Incident]:
+        """Every ticket opened asks: the tickets of a batch that ask at once share one read."""
+        return await self._open_incidents(None)
+
+    async def _read_open_incidents(self, callers: list[None]) -> list[list[Incident]]:
         cursor = self._documents.find(
             {"status": IncidentStatus.OPEN.value}, STATE_FIELDS, sort=[("declared_at", -1)]
         )
-        return [incident_from_document(document) async for document in cursor]
+        incidents = [incident_from_document(document) async for document in cursor]
+        return [incidents for _ in callers]

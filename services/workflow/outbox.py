@@ -6,7 +6,7 @@ one kind of document's events to its topic, keyed by the document's id.
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol, get_args
 
@@ -29,7 +29,26 @@ class PendingEvents(Protocol):
 
     async def mark_published(self, aggregate_id: str, event_ids: list[str], /) -> None: ...
 
+    async def mark_published_many(self, sent: Mapping[str, list[str]], /) -> None: ...
+
     async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]: ...
+
+
+class SentInBatch:
+    """Events a batch of commands published, to be marked sent in one write at its end.
+
+    A document handled twice in a batch still holds the events the first command sent (they
+    are marked at the end): they are not sent again.
+    """
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[str]] = {}
+
+    def already_sent(self, aggregate_id: str) -> set[str]:
+        return set(self.events.get(aggregate_id, ()))
+
+    def add(self, aggregate_id: str, event_ids: list[str]) -> None:
+        self.events.setdefault(aggregate_id, []).extend(event_ids)
 
 
 class Outbox:
@@ -44,18 +63,37 @@ class Outbox:
         self._development_publisher = development_publisher
         self.locks = DocumentLocks()
 
-    async def flush(self, document: Document) -> int:
-        """Publish the document's pending events in order, then mark them sent."""
-        events = pending_events(document)
+    async def flush(self, document: Document, batch: SentInBatch | None = None) -> int:
+        """Publish the document's pending events in order, then mark them sent: at once, or
+        with the rest of the batch."""
         aggregate_id = document["_id"]
-        for event in events:
-            key, headers = aggregate_id.encode(), {"event-type": event["type"]}
-            await self._publisher.publish(event, key=key, headers=headers)
-            if self._development_publisher is not None and _is_development(event):
-                await self._development_publisher.publish(event, key=key, headers=headers)
-        if events:
-            await self._store.mark_published(aggregate_id, [e["event_id"] for e in events])
+        sent = batch.already_sent(aggregate_id) if batch else set()
+        events = [e for e in pending_events(document) if e["event_id"] not in sent]
+        if not events:
+            return 0
+        await self._publish(aggregate_id.encode(), events)
+        event_ids = [e["event_id"] for e in events]
+        if batch is None:
+            await self._store.mark_published(aggregate_id, event_ids)
+        else:
+            batch.add(aggregate_id, event_ids)
         return len(events)
+
+    async def _publish(self, key: bytes, events: list[Document]) -> None:
+        """Sent in order without waiting on each (one producer keeps a partition's order),
+        then every acknowledgement awaited."""
+        confirmations = []
+        for event in events:
+            headers = {"event-type": event["type"]}
+            publishers = [self._publisher]
+            if self._development_publisher is not None and _is_development(event):
+                publishers.append(self._development_publisher)
+            for publisher in publishers:
+                confirmations.append(
+                    await publisher.publish(event, key=key, headers=headers, no_confirm=True)
+                )
+        # The in-memory test broker delivers at once and returns no future.
+        await asyncio.gather(*(c for c in confirmations if isinstance(c, asyncio.Future)))
 
 
 def _is_development(event: Document) -> bool:

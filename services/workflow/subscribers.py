@@ -12,33 +12,32 @@ from shared.kafka import consumer_router
 from shared.topics import INCIDENT_COMMANDS, NOTIFICATION_EVENTS, TICKET_COMMANDS
 
 
-def build_router(commands: TicketCommands, group_id: str, workers: int = 1) -> KafkaRouter:
+def build_router(commands: TicketCommands, group_id: str, batch: int = 1) -> KafkaRouter:
+    """Ticket commands in batches of up to `batch`: see TicketCommands.handle_batch."""
     router = consumer_router()
 
     @router.subscriber(
         TICKET_COMMANDS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
-        max_workers=workers,
+        batch=True,
+        max_records=batch,
         title="ticket-commands",
         description=TICKET_COMMANDS.description,
     )
-    async def on_ticket_command(command: TicketCommand) -> None:
-        await commands.handle(command)
+    async def on_ticket_commands(consumed: list[TicketCommand]) -> None:
+        await commands.handle_batch(consumed)
 
     return router
 
 
-def build_incident_router(
-    commands: IncidentCommands, group_id: str, workers: int = 1
-) -> KafkaRouter:
+def build_incident_router(commands: IncidentCommands, group_id: str) -> KafkaRouter:
     router = consumer_router()
 
     @router.subscriber(
         INCIDENT_COMMANDS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
-        max_workers=workers,
         title="incident-commands",
         description=INCIDENT_COMMANDS.description,
     )
@@ -49,7 +48,7 @@ def build_incident_router(
 
 
 def build_delivery_router(
-    deliveries: TicketDeliveries, group_id: str, workers: int = 1
+    deliveries: TicketDeliveries, group_id: str, batch: int = 1
 ) -> KafkaRouter:
     router = consumer_router()
 
@@ -57,11 +56,12 @@ def build_delivery_router(
         NOTIFICATION_EVENTS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
-        max_workers=workers,
+        batch=True,
+        max_records=batch,
         title="notification-events",
         description=NOTIFICATION_EVENTS.description,
     )
-    async def on_notification_event(event: NotificationEvent) -> None:
-        await deliveries.record(event)
+    async def on_notification_events(events: list[NotificationEvent]) -> None:
+        await deliveries.record_many(events)
 
     return router

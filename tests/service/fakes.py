@@ -3,7 +3,7 @@
 import copy
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -89,6 +89,20 @@ class VersionedDocuments:
         document = self.documents.get(aggregate_id)
         return copy.deepcopy(document) if document is not None else None
 
+    async def get_many(self, aggregate_ids: Iterable[str]) -> dict[str, Document]:
+        found = {i: await self.get(i) for i in aggregate_ids}
+        return {i: document for i, document in found.items() if document is not None}
+
+    async def mark_published(self, aggregate_id: str, event_ids: list[str]) -> None:
+        document = self.documents[aggregate_id]
+        document["outbox_pending"] = [
+            e for e in document["outbox_pending"] if e not in set(event_ids)
+        ]
+
+    async def mark_published_many(self, sent: Mapping[str, list[str]]) -> None:
+        for aggregate_id, event_ids in sent.items():
+            await self.mark_published(aggregate_id, event_ids)
+
     def _save_versioned(
         self,
         aggregate_id: str,
@@ -127,12 +141,6 @@ class FakeTicketStore(VersionedDocuments, TicketStore):
             return False
         deliveries.append(copy.deepcopy(entry))
         return True
-
-    async def mark_published(self, ticket_id: str, event_ids: list[str]) -> None:
-        document = self.documents[ticket_id]
-        document["outbox_pending"] = [
-            e for e in document["outbox_pending"] if e not in set(event_ids)
-        ]
 
     async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]:
         stale = [
@@ -571,12 +579,6 @@ class FakeIncidentStore(VersionedDocuments, IncidentStore):
         events = [event.model_dump(mode="json") for event in decision.events]
         state = incident_state(decision.incident)
         return self._save_versioned(decision.incident.incident_id, state, events, loaded_version)
-
-    async def mark_published(self, aggregate_id: str, event_ids: list[str]) -> None:
-        document = self.documents[aggregate_id]
-        document["outbox_pending"] = [
-            e for e in document["outbox_pending"] if e not in set(event_ids)
-        ]
 
     async def with_pending_events(self, updated_before: datetime, limit: int) -> list[Document]:
         stale = [

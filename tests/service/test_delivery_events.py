@@ -10,7 +10,7 @@ import pytest
 from aiokafka import ConsumerRecord
 from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from services.notifier.channels.base import DeliveryResult
 from services.notifier.notifications.deliveries import DeliveryWorker
@@ -29,7 +29,7 @@ from shared.deliveries import (
     delivery_event_id,
 )
 from shared.kafka import DeadLetterPolicy, create_broker
-from shared.mongo import Collection, Document
+from shared.mongo import DUPLICATE_KEY, Collection, Document
 from shared.settings import Environment
 from shared.topics import NOTIFICATION_EVENTS
 from shared.vocabulary import Channel, DeliveryStatus
@@ -270,10 +270,17 @@ class FakeRecords:
     def __init__(self) -> None:
         self.documents: dict[str, Document] = {}
 
-    async def insert_one(self, document: Document) -> None:
-        if document["_id"] in self.documents:
-            raise DuplicateKeyError("E11000 duplicate key")
-        self.documents[document["_id"]] = dict(document)
+    async def insert_many(self, documents: list[Document], ordered: bool) -> None:
+        """Unordered, as the workflow asks: every new one is kept, the known ones refused."""
+        assert not ordered
+        known = []
+        for index, document in enumerate(documents):
+            if document["_id"] in self.documents:
+                known.append({"index": index, "code": DUPLICATE_KEY})
+            else:
+                self.documents[document["_id"]] = dict(document)
+        if known:
+            raise BulkWriteError({"writeErrors": known})
 
     def for_ticket(self, ticket_id: str) -> list[Document]:
         return [d for d in self.documents.values() if d["ticket_id"] == ticket_id]

@@ -348,3 +348,33 @@ async def test_a_database_outage_is_never_dead_lettered_so_kafka_redelivers() ->
     assert workflow.dead_letters == []
     assert store.reads == 2
     assert command.ticket_id in store.documents
+
+
+async def test_a_bad_command_in_a_batch_is_dead_lettered_alone() -> None:
+    workflow = build_workflow()
+    first = open_ticket_command("TCK-000000000000000A")
+    malformed = {**open_ticket_command().model_dump(mode="json"), "ticket_id": "TCK-nope"}
+    last = open_ticket_command("TCK-000000000000000B")
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await broker.publish_batch(first, malformed, last, topic=TICKET_COMMANDS.name)
+
+    (dead,) = workflow.dead_letters
+    assert json.loads(dead.body) == malformed
+    assert "ticket_id" in dead.headers[DeadLetterHeader.ERROR]
+    assert sorted(workflow.store.documents) == [first.ticket_id, last.ticket_id]
+    assert workflow.event_types() == OPENED + OPENED
+
+
+async def test_a_batch_applies_one_tickets_commands_in_order_and_sends_each_event_once() -> None:
+    workflow = build_workflow()
+
+    async with TestKafkaBroker(workflow.broker) as broker:
+        await broker.publish_batch(
+            open_ticket_command(), start_investigating("status:1"), topic=TICKET_COMMANDS.name
+        )
+
+    document = workflow.store.documents[TICKET_ID]
+    assert document["status"] == TicketStatus.INVESTIGATING
+    assert workflow.event_types() == [*OPENED, "InvestigationStarted"]
+    assert document["outbox_pending"] == []

@@ -20,8 +20,8 @@ class InsertedDocuments:
     def __init__(self) -> None:
         self.inserted: list[Document] = []
 
-    async def insert_one(self, document: Document) -> None:
-        self.inserted.append(document)
+    async def insert_many(self, documents: list[Document], ordered: bool) -> None:
+        self.inserted.extend(documents)
 
 
 def opening() -> Decision:

@@ -18,6 +18,7 @@ from services.intake.tickets.documents import (
     timeline_for,
 )
 from services.intake.tickets.schemas import TicketFilters
+from shared.coalesce import CoalescedFinds
 from shared.mongo import Collections, Database, Document
 from shared.vocabulary import Channel, Role
 
@@ -73,6 +74,8 @@ class Reads:
         self._tickets = database[Collections.TICKETS]
         self._notifications = database[Collections.NOTIFICATIONS]
         self._deliveries = database[Collections.TICKET_DELIVERIES]
+        # Asked by every POST with an Idempotency-Key: the POSTs of a busy moment, one read.
+        self._request_hashes = CoalescedFinds(self._tickets, {"request_hash": 1})
 
     async def ticket(self, ticket_id: str, caller: Caller) -> TicketRecord | None:
         query = {"_id": ticket_id, **_scope(caller)}
@@ -80,7 +83,7 @@ class Reads:
         return ticket_record(document) if document else None
 
     async def request_hash(self, ticket_id: str) -> str | None:
-        document = await self._tickets.find_one({"_id": ticket_id}, {"request_hash": 1})
+        document = await self._request_hashes.find_one(ticket_id)
         return document.get("request_hash") if document else None
 
     async def tickets(self, filters: TicketFilters, caller: Caller) -> list[TicketRecord]:

@@ -1,7 +1,7 @@
 """Turns ticket events into stored notifications: one per recipient, channel and event."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from services.notifier.directory import CustomerDirectory
@@ -9,12 +9,20 @@ from services.notifier.domain.audience import Recipient, recipients
 from services.notifier.domain.policy import kind_of, message_for
 from services.notifier.notifications.deliveries import DeliveryWorker
 from services.notifier.notifications.store import NotificationStore
+from shared.batches import in_order_per_key
 from shared.customers import ALWAYS_SENT, MessageKind
 from shared.events import Event
 from shared.mongo import Document
 from shared.vocabulary import Channel, DeliveryStatus, notification_id
 
 log = logging.getLogger("switchboard.notifier")
+
+
+TICKETS_AT_ONCE = 64  # tickets of one consumed batch handled side by side
+
+
+def _ticket_of(event: Event) -> str:
+    return event.ticket_id
 
 
 class TicketNotifications:
@@ -31,6 +39,10 @@ class TicketNotifications:
         self._worker = worker
         self._clock = clock
         self._email_hold = timedelta(seconds=email_hold_s)
+
+    async def on_events(self, events: Sequence[Event]) -> None:
+        """A consumed batch: each ticket's events in order, tickets side by side."""
+        await in_order_per_key(events, _ticket_of, self.on_event, TICKETS_AT_ONCE)
 
     async def on_event(self, event: Event) -> int:
         """Store what the customer must be told; delivery happens in the worker."""

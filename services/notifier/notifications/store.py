@@ -1,17 +1,14 @@
 """Notification documents: stored once under a deterministic id, then leased for delivery."""
 
 import logging
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError
 
+from shared.coalesce import CoalescedInserts
 from shared.mongo import Collection, Document
 from shared.vocabulary import DeliveryStatus
 
-_DUPLICATE_KEY = 11000
 _DIGEST_FIELDS = ("_id", "event_id", "event_type", "subject", "body", "occurred_at")
 log = logging.getLogger("switchboard.notifier.store")
 
@@ -19,6 +16,8 @@ log = logging.getLogger("switchboard.notifier.store")
 class NotificationStore:
     def __init__(self, notifications: Collection) -> None:
         self._notifications = notifications
+        # The notifications of a batch of events, stored by one write.
+        self._inserts = CoalescedInserts(notifications)
 
     async def add(self, documents: list[Document]) -> int:
         """Insert the notifications not stored yet; returns how many were new."""
@@ -26,18 +25,7 @@ class NotificationStore:
 
     async def add_new(self, documents: list[Document]) -> set[str]:
         """Insert the notifications not stored yet; returns the ids of the new ones."""
-        if not documents:
-            return set()
-        ids = {document["_id"] for document in documents}
-        try:
-            await self._notifications.insert_many(documents, ordered=False)
-        except BulkWriteError as error:
-            details: Mapping[str, Any] = error.details
-            errors = details.get("writeErrors", [])
-            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-                raise
-            return ids - {documents[e["index"]]["_id"] for e in errors}
-        return ids
+        return await self._inserts.insert_new(documents)
 
     async def fold_into_held(self, document: Document) -> str | None:
         """Fold a new notification into an earlier one of the same ticket, contact and channel

@@ -109,9 +109,7 @@ class FakeCustomers(Customers):
 
     async def documents_matching(self, query: Document, limit: int) -> list[Document]:
         found = [
-            document
-            for _, document in sorted(self.documents.items())
-            if _matches(document, query)
+            document for _, document in sorted(self.documents.items()) if _matches(document, query)
         ]
         return copy.deepcopy(found[:limit])
 

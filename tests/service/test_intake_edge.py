@@ -284,3 +284,32 @@ async def test_a_key_over_its_rate_is_told_when_to_retry_and_others_go_on() -> N
         assert "retry in 2 s" in problem["detail"]
         assert another.status_code == 202
         assert len(intake.bus.sent) == 3
+
+
+# --- query parameters --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limt=5", ("query", "limt")),
+        ("call_id=c-1&call_id=c-2", ("query", "call_id")),
+        ("priority=p1&limit=5&limit=9", ("query", "limit")),
+    ],
+    ids=["misspelt", "repeated", "repeated-beside-a-good-one"],
+)
+async def test_a_query_parameter_the_route_does_not_take_once_is_refused(
+    intake: Intake, query: str, field: tuple[str, ...]
+) -> None:
+    response = await intake.http.get(f"/v1/tickets?{query}", headers=AGENT)
+
+    assert_problem(response, 422, "invalid-request")
+    assert fields(response) == [field]
+
+
+async def test_a_list_parameter_may_repeat(intake: Intake) -> None:
+    response = await intake.http.get(
+        "/v1/tickets?status=triaged&status=investigating", headers=AGENT
+    )
+
+    assert response.status_code == 200

@@ -10,7 +10,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StrictInt,
 )
 
 from services.intake.problems import Problem
@@ -35,6 +34,12 @@ def _rfc_3339_text(value: object) -> object:
     return value
 
 
+def _json_integer(value: object) -> object:
+    if isinstance(value, bool | str) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("expected a JSON integer, not a boolean, a string or a fraction")
+    return int(value) if isinstance(value, float) else value
+
+
 # A time in a query string: RFC 3339 as the OpenAPI says, never a bare number of seconds.
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc_3339_text)]
 
@@ -42,7 +47,8 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc_3339_text)]
 class TicketRequest(TicketDetails):
     """A problem reported by a source system or an agent."""
 
-    affected_users: Annotated[StrictInt, Field(ge=1, le=10_000_000)] = 1
+    # A JSON integer (3, or 3.0 as JSON Schema allows), never true or "3".
+    affected_users: Annotated[int, Field(ge=1, le=10_000_000), BeforeValidator(_json_integer)] = 1
 
     model_config = ConfigDict(
         json_schema_extra={

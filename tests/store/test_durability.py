@@ -10,9 +10,11 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from bson import Decimal128, ObjectId
 from pymongo import AsyncMongoClient, ReturnDocument
 
 from infra.store import StoreServer
@@ -192,3 +194,42 @@ async def test_data_and_indexes_survive_a_clean_stop_and_start(tmp_path: Path) -
                 await mongo.drop_database(name)
     finally:
         again.stop()
+
+
+async def test_every_value_type_reads_back_the_same_after_a_kill(tmp_path: Path) -> None:
+    """Documents are kept in the data file as BSON: every type the services store (and a
+    few more) comes back the same, nested in documents and arrays too."""
+    moment = datetime(2026, 12, 4, 9, 30, 15, 123000, tzinfo=UTC)
+    document: Document = {
+        "_id": "TCK-00000000000000AA",
+        "text": "Llamadas cortadas en Málaga ☎",
+        "int32": 7,
+        "int64": 2**40,
+        "double": 0.25,
+        "yes": True,
+        "nothing": None,
+        "when": moment,
+        "decimal": Decimal128("12.50"),
+        "object_id": ObjectId("65a1b2c3d4e5f60718293a4b"),
+        "raw": b"\x00\x01\xff",
+        "events": [{"type": "TicketOpened", "at": moment, "tags": ["a", "b"]}, []],
+        "nested": {"deeper": {"list": [1, "two", 3.0, None]}},
+    }
+    name, data_dir = database_name(), tmp_path / "data"
+    server = start(embedded_server(tmp_path / "first", data_dir))
+    try:
+        async with client_of(server) as mongo:
+            await mongo[name][COLLECTION].insert_one(dict(document))
+    finally:
+        server.kill()
+
+    again = restarted(tmp_path / "second", data_dir)
+    try:
+        async with client_of(again) as mongo:
+            try:
+                stored = await mongo[name][COLLECTION].find_one({"_id": document["_id"]})
+            finally:
+                await mongo.drop_database(name)
+    finally:
+        again.stop()
+    assert stored == document

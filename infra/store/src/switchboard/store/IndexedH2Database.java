@@ -47,7 +47,8 @@ final class IndexedH2Database extends H2Database {
     protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
         // The map names H2Database gives a collection's documents and its metadata.
         String fullName = getFullCollectionNamespace(collectionName);
-        MVMap<Object, Document> dataMap = store().openMap("databases." + fullName);
+        MVMap<Object, Document> dataMap = store().openMap("databases." + fullName,
+            new MVMap.Builder<Object, Document>().valueType(BsonDocumentType.INSTANCE));
         MVMap<String, Object> metaMap = store().openMap("meta." + fullName);
         return new PlannedH2Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
     }

@@ -10,6 +10,8 @@ from bson.int64 import Int64
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.intake.customers.directory import services_query
+from services.intake.customers.schemas import CustomerFilters
 from shared.mongo import Collections, Database, Document, ensure_indexes
 from tests.store.support import (
     Sort,
@@ -45,6 +47,34 @@ async def test_unique_index_refuses_a_duplicate_insert(database: Database) -> No
 
     assert raised.value.code == DUPLICATE_KEY
     assert [d["_id"] async for d in keys.find({}, sort=[("_id", 1)])] == [1, 3]
+
+
+async def test_unique_index_takes_equal_numbers_as_one_value(database: Database) -> None:
+    keys = database["keys"]
+    await keys.create_index("number", unique=True)
+    await keys.insert_one({"_id": "int", "number": 1})
+
+    for same in (1.0, Int64(1)):
+        with pytest.raises(DuplicateKeyError):
+            await keys.insert_one({"_id": f"as {type(same).__name__}", "number": same})
+    await keys.insert_one({"_id": "two", "number": 2.5})
+
+    assert await keys.count_documents({}) == 2
+
+
+async def test_unique_index_takes_a_missing_field_as_null_unless_sparse(database: Database) -> None:
+    dense, sparse = database["dense"], database["sparse"]
+    await dense.create_index("code", unique=True)
+    await sparse.create_index("code", unique=True, sparse=True)
+    await dense.insert_one({"_id": 1})
+    await sparse.insert_many([{"_id": 1}, {"_id": 2}, {"_id": 3, "code": "x"}])
+
+    with pytest.raises(DuplicateKeyError):
+        await dense.insert_one({"_id": 2, "code": None})
+    with pytest.raises(DuplicateKeyError):
+        await sparse.insert_one({"_id": 4, "code": "x"})
+
+    assert await sparse.count_documents({}) == 3
 
 
 async def test_unique_index_refuses_an_update_to_a_taken_value(database: Database) -> None:
@@ -202,6 +232,16 @@ READS = [
         "customers by carrier route", Collections.CUSTOMERS, {"services.carrier_routes": "route-2"}
     ),
     Read("customers by number range", Collections.CUSTOMERS, {"services.number_ranges": "+4420"}),
+    Read(
+        "customers whose number ranges overlap one",
+        Collections.CUSTOMERS,
+        services_query(CustomerFilters(number_range="+442")),
+    ),
+    Read(
+        "customers in a region whose number ranges overlap one",
+        Collections.CUSTOMERS,
+        services_query(CustomerFilters(region="eu-west", number_range="+44")),
+    ),
     Read("customers by product", Collections.CUSTOMERS, {"services.products": "sip-trunk"}),
     Read(
         "customers by region and product",

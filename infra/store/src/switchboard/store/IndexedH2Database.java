@@ -15,6 +15,7 @@ import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
 
@@ -31,7 +32,11 @@ final class IndexedH2Database extends H2Database {
     @Override
     protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName,
                                                     List<IndexKey> keys, boolean sparse) {
-        return new PinnedUniqueIndex(super.openOrCreateUniqueIndex(collectionName, indexName, keys, sparse), sparse);
+        // The map name H2Database gives unique indexes, so its dropIndex removes ours.
+        String mapName = getFullCollectionNamespace(collectionName) + "._index_" + indexName;
+        MVMap<KeyValue, Object> entries = store().openMap(mapName,
+            new MVMap.Builder<KeyValue, Object>().keyType(KeyValueType.INSTANCE));
+        return new PinnedUniqueIndex(new UniqueH2Index(entries, indexName, keys, sparse), sparse);
     }
 
     @Override

@@ -6,13 +6,13 @@ import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
 /**
- * The layout of a data file: documents as BSON ({@link BsonDocumentType}). A file written by
- * an earlier layout (documents in Java serialization) is refused with what to do, rather than
- * read as garbage.
+ * The layout of a data file: documents and unique-index keys as BSON ({@link BsonDocumentType},
+ * {@link KeyValueType}). A file written by an earlier layout (Java serialization) is refused
+ * with what to do, rather than read as garbage.
  */
 final class StoreFormat {
 
-    static final String CURRENT = "documents-bson-1";
+    static final String CURRENT = "documents-and-unique-keys-bson-1";
     private static final String MAP = "switchboard.format";
 
     private StoreFormat() {

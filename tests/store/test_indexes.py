@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.intake.customers.directory import services_query
 from services.intake.customers.schemas import CustomerFilters
+from shared.incidents import ranges_overlap
 from shared.mongo import Collections, Database, Document, ensure_indexes
 from tests.store.support import (
     Sort,
@@ -430,6 +431,24 @@ async def test_explain_reports_no_index_scan_for_an_unindexed_field(database: Da
 
 async def ids_found(database: Database, collection: str, query: Document) -> list[str]:
     return [d["_id"] async for d in database[collection].find(query, {"_id": 1}, sort=[("_id", 1)])]
+
+
+@pytest.mark.parametrize("number_range", ["+4", "+44", "+442", "+4421", "+4421999", "+331", "+5"])
+async def test_customers_by_number_range_are_those_an_outage_of_it_would_hit(
+    database: Database, number_range: str
+) -> None:
+    await ensure_indexes(database)
+    await seed(database)
+    everyone = [d async for d in database[Collections.CUSTOMERS].find({}, sort=[("_id", 1)])]
+    hit = [
+        d["_id"]
+        for d in everyone
+        if any(ranges_overlap(number_range, r) for r in d["services"]["number_ranges"])
+    ]
+
+    query = services_query(CustomerFilters(number_range=number_range))
+
+    assert await ids_found(database, Collections.CUSTOMERS, query) == hit
 
 
 async def test_array_element_equality_finds_exactly_the_tickets_holding_the_call_id(

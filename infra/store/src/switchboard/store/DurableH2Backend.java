@@ -1,6 +1,8 @@
 package switchboard.store;
 
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 
 import org.h2.mvstore.MVStore;
 
@@ -31,11 +33,33 @@ final class DurableH2Backend extends H2Backend {
 
     @Override
     public Document handleMessage(MongoMessage message) {
+        boolean readOnly = readsOnly(message.getDocument());
         try {
             return super.handleMessage(message);
         } finally {
-            commitPendingWrites();
+            if (!readOnly) {
+                commitPendingWrites();
+            }
         }
+    }
+
+    // Commands that change nothing: they answer at once instead of waiting, with the writes
+    // of the moment, for the next commit (they never made anything there was to keep). Like
+    // MongoDB's default read concern, they may see a write not yet acknowledged.
+    private static final Set<String> READS = Set.of("find", "getmore", "count", "distinct",
+        "listcollections", "listindexes", "listdatabases", "hello", "ismaster", "ping", "buildinfo",
+        "explain", "killcursors", "endsessions", "dbstats", "collstats", "serverstatus");
+
+    static boolean readsOnly(Document command) {
+        if (command.isEmpty()) {
+            return false;
+        }
+        String name = command.keySet().iterator().next().toLowerCase(Locale.ROOT);
+        if ("aggregate".equals(name) && command.get("pipeline") instanceof List<?> stages) {
+            return stages.stream().noneMatch(stage -> stage instanceof Document document
+                && (document.containsKey("$out") || document.containsKey("$merge")));
+        }
+        return READS.contains(name);
     }
 
     @Override

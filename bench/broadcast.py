@@ -7,7 +7,8 @@ run measures:
 1. the directory: N customers written straight into the `customers` collection with
    insert_many (seeding them through PUT /v1/customers would take far longer than the
    broadcast being measured), then two raw baselines: insert_many of 2N notification-sized
-   documents into the store in batches (for storing), and httpx POSTs to the webhook sink
+   documents into the store in batches (for storing), and aiohttp POSTs (the notifier's
+   webhook client, chosen by bench/http_clients.py) to the webhook sink
    at the notifier's broadcast concurrency (for delivering). The sink is a minimal HTTP/1.1
    server in a process of its own on several ports; its own capacity, probed with
    pipelined requests over raw sockets, is reported too, to show it is not the limit;
@@ -66,7 +67,10 @@ SECTIONS = (
     ("met_", "targets, 1 = met: all stored and delivered in 15 s, intake p99 at most 2x idle"),
     ("intake_", "intake: POST /v1/tickets idle, and during the broadcast"),
     ("raw_insert_", "raw MongoDB: insert_many of notification-sized documents in batches"),
-    ("raw_sink_", "raw delivery: httpx POSTs to the sink at the notifier's broadcast concurrency"),
+    (
+        "raw_sink_",
+        "raw delivery: aiohttp POSTs to the sink at the notifier's broadcast concurrency",
+    ),
     ("sink_", "the sink alone: pipelined POSTs over raw sockets"),
     ("webhooks_", "webhook requests the sink received for the broadcast"),
     ("poll_", "the bench's counts on the store (load on the server measured)"),
@@ -75,7 +79,7 @@ SECTIONS = (
     ("cpu_seed_", "CPU while seeding, % of one core"),
     ("cpu_raw_insert_", "CPU during the raw insert_many, % of one core"),
     ("cpu_sink_capacity_", "CPU during the sink's capacity probe, % of one core"),
-    ("cpu_raw_sink_", "CPU during the raw httpx POSTs, % of one core"),
+    ("cpu_raw_sink_", "CPU during the raw aiohttp POSTs, % of one core"),
     ("cpu_intake_idle_", "CPU while intake is loaded idle, % of one core"),
     ("cpu_broadcast_", "CPU from the 202 until all delivered (or time-out), % of one core"),
     ("cpu_settle_", "CPU after the broadcast until the consumers caught up, % of one core"),
@@ -103,7 +107,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--insert-batch", type=positive, default=1000, help="documents per raw insert_many"
     )
-    parser.add_argument("--raw-posts", type=positive, default=3000, help="raw httpx POSTs")
+    parser.add_argument("--raw-posts", type=positive, default=3000, help="raw aiohttp POSTs")
     parser.add_argument("--sink-probe", type=positive, default=30_000, help="probe POSTs")
     parser.add_argument(
         "--sink-ports",

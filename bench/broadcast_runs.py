@@ -17,7 +17,7 @@ from bench.directory import CHANNELS_PER_CUSTOMER, forget_region, seed_region
 from bench.harness import Servers, Session, session
 from bench.incident import IncidentNotifications, Progress, declare_outage
 from bench.settle import NotSettled, wait_until_consumed
-from bench.sink import Received, WebhookSink, capacity, httpx_posts, running_sink, sample_body
+from bench.sink import Received, WebhookSink, aiohttp_posts, capacity, running_sink, sample_body
 from bench.stats import Figures, Sample
 from bench.tickets import post_load
 from shared.mongo import Collections
@@ -104,13 +104,13 @@ class BroadcastBench:
         )
 
     async def _raw_delivery(self) -> Figures:
-        """The sink's own capacity, then httpx POSTs at the notifier's broadcast concurrency."""
+        """The sink's own capacity, then aiohttp POSTs at the notifier's broadcast concurrency."""
         body = sample_body("capacity-probe")
         self.cpu.mark()
         ceiling = await capacity(self.sink, self.args.sink_probe, body, PIPELINE_DEPTH)
         figures = {"sink_capacity_posts_per_s": ceiling} | self.cpu.since_mark("sink_capacity")
         self.cpu.mark()
-        posts = await httpx_posts(self.sink, self.args.raw_posts, self.args.broadcast_concurrency)
+        posts = await aiohttp_posts(self.sink, self.args.raw_posts, self.args.broadcast_concurrency)
         return figures | posts.figures("raw_sink", "posts") | self.cpu.since_mark("raw_sink")
 
     async def _idle_intake(self) -> Figures:

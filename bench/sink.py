@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from time import perf_counter
 
-import httpx
+import aiohttp
 
 from bench.stats import Sample, closed_loop
 from infra.processes import LOOPBACK
@@ -193,20 +193,20 @@ def sample_body(notification: str) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-async def httpx_posts(sink: WebhookSink, count: int, concurrency: int) -> Sample:
-    """`count` POSTs with httpx (as the notifier sends them) from `concurrency` tasks, the
-    endpoints taken in turn like the customers'; each must be answered 200."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
+async def aiohttp_posts(sink: WebhookSink, count: int, concurrency: int) -> Sample:
+    """`count` POSTs with aiohttp (the client the notifier's webhook channel uses) from
+    `concurrency` tasks, the endpoints taken in turn like the customers'; each must be 200."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=10.0)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
 
         async def post(index: int) -> None:
             notification = f"raw-{index:08d}"
-            response = await client.post(
-                sink.url(index, "raw"),
-                content=sample_body(notification),
-                headers={"Content-Type": "application/json", "Idempotency-Key": notification},
-            )
-            response.raise_for_status()
+            headers = {"Content-Type": "application/json", "Idempotency-Key": notification}
+            body = sample_body(notification)
+            async with client.post(sink.url(index, "raw"), data=body, headers=headers) as answer:
+                answer.raise_for_status()
+                await answer.read()
 
         await closed_loop(concurrency, concurrency, post)  # warm-up: the connections
         return await closed_loop(count, concurrency, post)

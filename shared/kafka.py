@@ -15,10 +15,13 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.publisher import DefaultPublisher
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
 from shared.errors import DomainError
+from shared.metrics import dead_letters_counter, messaging_middleware
+from shared.producers import renew_producer_on_fatal_errors
 from shared.settings import ServiceSettings
 from shared.topics import DEAD_LETTER, DeadLetterHeader, Topic
 
@@ -43,6 +46,7 @@ class DeadLetterPolicy:
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.publisher: DefaultPublisher | None = None
+        self.counted: Counter | None = None  # set by `create_broker` when metrics are on
 
     def __call__(self, msg: Any, /, *, context: ContextRepo) -> BaseMiddleware[Any, Any]:
         return _DeadLetterMiddleware(msg, context=context, policy=self)
@@ -64,6 +68,8 @@ class DeadLetterPolicy:
             DeadLetterHeader.ATTEMPTS: str(tries),
         }
         await self.publisher.publish(body, key=getattr(record, "key", None), headers=headers)
+        if self.counted is not None:
+            self.counted.labels(headers[DeadLetterHeader.SOURCE_TOPIC]).inc()
         log.warning(
             "message dead-lettered",
             extra={"error": headers[DeadLetterHeader.ERROR], "source": headers},
@@ -150,8 +156,21 @@ def create_broker(
     client_id: str,
     dead_letter: DeadLetterPolicy | None = None,
     description: str | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> KafkaBroker:
-    """Idempotent producer with acks=all; consumers commit only after the handler returned."""
+    """Idempotent producer with acks=all; consumers commit only after the handler returned.
+
+    With a `registry`, messages consumed and published are measured by FastStream's
+    Prometheus middleware (outermost: a message is counted once, however often the
+    dead-letter policy retries it) and dead letters are counted.
+    """
+    middlewares: list[Any] = []
+    if registry is not None:
+        middlewares.append(messaging_middleware(registry, client_id))
+        if dead_letter is not None:
+            dead_letter.counted = dead_letters_counter(registry)
+    if dead_letter is not None:
+        middlewares.append(dead_letter)
     broker = KafkaBroker(
         settings.kafka_bootstrap,
         client_id=client_id,
@@ -160,11 +179,12 @@ def create_broker(
         request_timeout_ms=settings.kafka_request_timeout_ms,
         allow_auto_create_topics=False,
         ack_policy=COMMIT_AFTER_WORK,
-        middlewares=[dead_letter] if dead_letter else [],
+        middlewares=middlewares,
         description=description,
         graceful_timeout=10.0,
         logger=logging.getLogger(client_id.replace("-", ".")),
     )
+    renew_producer_on_fatal_errors(broker)
     if dead_letter is not None:
         dead_letter.publisher = broker.publisher(
             DEAD_LETTER.name, title="dead-letter", description=DEAD_LETTER.description

@@ -30,3 +30,5 @@ class ServiceSettings(BaseSettings):
     # The most messages a busy consumer takes from one poll and commits at once; a ticket's
     # messages stay in order while different tickets in the batch are worked on side by side.
     consumer_batch: Annotated[int, Field(ge=1, le=5000)] = 500
+    # Prometheus metrics at /metrics on the service's HTTP port.
+    metrics_enabled: bool = True

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from services.intake.api import router
 from services.intake.auth import ApiKeys
@@ -15,6 +16,7 @@ from services.intake.errors import register_error_handlers
 from services.intake.health import build_health_router
 from services.intake.incidents.queries import IncidentReads
 from services.intake.limits import BodyLimit, RateLimit, RateLimits
+from services.intake.metrics import RequestMetrics, build_metrics_router
 from services.intake.responses import with_problem_media_type
 from services.intake.settings import IntakeSettings
 from services.intake.tickets.queries import Reads
@@ -97,6 +99,10 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     limits = RateLimits(settings.rate_limit_per_s, settings.rate_limit_burst)
     app.add_middleware(RateLimit, limits=limits)
     app.state.rate_limits = limits
+    if settings.metrics_enabled:  # outermost: requests refused at the edge are counted too
+        registry = CollectorRegistry()
+        app.add_middleware(RequestMetrics, registry=registry, routes=lambda: app.routes)
+        app.include_router(build_metrics_router(registry))
     _serve_problems_in_openapi(app)
     return app
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 from faststream.asgi import AsgiFastStream
+from prometheus_client import CollectorRegistry
 
 from services.notifier.broadcasts.deliveries import BroadcastContacts, BroadcastDeliveries
 from services.notifier.broadcasts.plans import BroadcastPlanner, KafkaChunkQueue
@@ -16,6 +17,7 @@ from services.notifier.channels.sms import SmsChannel
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.directory import CustomerDirectory
 from services.notifier.domain.policy import shipped_templates
+from services.notifier.metrics import DeliveryCounters, store_counts
 from services.notifier.notifications.deliveries import DeliveryWorker
 from services.notifier.notifications.delivery_events import KafkaDeliveryEvents
 from services.notifier.notifications.plans import TicketNotifications
@@ -25,6 +27,7 @@ from services.notifier.subscribers import build_broadcast_router, build_router
 from shared.deliveries import NotificationEvent
 from shared.incidents import BroadcastChunk
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
+from shared.metrics import metrics_route
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
 from shared.topics import ALL_TOPICS, INCIDENT_BROADCASTS, NOTIFICATION_EVENTS
@@ -48,11 +51,13 @@ def build_channels(
 
 def create_app(settings: NotifierSettings) -> AsgiFastStream:
     shipped_templates()  # every message template compiles, or the notifier does not start
+    registry = CollectorRegistry() if settings.metrics_enabled else None
     broker = create_broker(
         settings,
         client_id="switchboard-notifier",
         dead_letter=DeadLetterPolicy(settings.notifier_group),
         description="Notifier: tells customers what happens to their tickets.",
+        registry=registry,
     )
     client = create_client(settings)
     database = client[settings.mongo_database]
@@ -84,6 +89,7 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         settings,
         worker_events,
         settled=broadcasts,
+        counters=DeliveryCounters(registry) if registry else None,
     )
     notifications = TicketNotifications(
         store, directory, worker, utc_now, email_hold_s=settings.email_hold_s
@@ -126,9 +132,12 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         await webhooks.aclose()
         await client.close()
 
+    routes = probe_routes(broker, database)
+    if registry is not None:
+        routes.append(metrics_route(registry, store_counts(registry, database).refresh))
     return AsgiFastStream(
         broker,
-        asgi_routes=probe_routes(broker, database),
+        asgi_routes=routes,
         logger=logging.getLogger("switchboard.notifier"),
         on_startup=[prepare],
         after_startup=[start_worker],

@@ -9,6 +9,7 @@ from typing import Annotated
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher import DefaultPublisher
+from prometheus_client import CollectorRegistry
 from pydantic import Field
 
 from services.workflow.deliveries import TicketDeliveries
@@ -16,6 +17,7 @@ from services.workflow.directory import ServiceDirectory
 from services.workflow.domain.rules import Rules, parse_rules
 from services.workflow.incident_store import IncidentStore
 from services.workflow.incidents import IncidentCommands
+from services.workflow.metrics import events_published_counter, store_counts
 from services.workflow.outages import Outages
 from services.workflow.outbox import Outbox, OutboxRelay
 from services.workflow.scheduler import TimerScheduler
@@ -36,6 +38,7 @@ from shared.events import (
 )
 from shared.incidents import AnyIncidentEvent, DeclareIncident
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
+from shared.metrics import metrics_route
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
 from shared.topics import (
@@ -111,19 +114,22 @@ def publishers(broker: KafkaBroker) -> Publishers:
 
 def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     rules = load_rules(settings)  # a bad rules file stops the service here, at boot
+    registry = CollectorRegistry() if settings.metrics_enabled else None
     broker = create_broker(
         settings,
         client_id="switchboard-workflow",
         dead_letter=DeadLetterPolicy(settings.workflow_group),
         description="Workflow: the single writer of tickets and incidents.",
+        registry=registry,
     )
     client = create_client(settings)
     database = client[settings.mongo_database]
     store = TicketStore(database[Collections.TICKETS], database[Collections.TIMER_CLAIMS])
     incident_store = IncidentStore(database[Collections.INCIDENTS])
     publish = publishers(broker)
-    outbox = Outbox(store, publish.ticket_events, publish.development_events)
-    incident_outbox = Outbox(incident_store, publish.incident_events)
+    published = events_published_counter(registry) if registry else None
+    outbox = Outbox(store, publish.ticket_events, publish.development_events, published)
+    incident_outbox = Outbox(incident_store, publish.incident_events, published=published)
     outages = Outages(
         store,
         incident_store,
@@ -170,9 +176,12 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
         await asyncio.gather(*tasks, return_exceptions=True)
         await client.close()
 
+    routes = probe_routes(broker, database)
+    if registry is not None:
+        routes.append(metrics_route(registry, store_counts(registry, database).refresh))
     return AsgiFastStream(
         broker,
-        asgi_routes=probe_routes(broker, database),
+        asgi_routes=routes,
         logger=logging.getLogger("switchboard.workflow"),
         on_startup=[prepare],
         after_startup=[start_background_work],

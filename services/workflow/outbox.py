@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Protocol, get_args
 
 from faststream.kafka.publisher import DefaultPublisher
+from prometheus_client import Counter
 
 from services.workflow.documents import DocumentLocks, pending_events
 from shared.events import DevelopmentEvent
@@ -57,10 +58,12 @@ class Outbox:
         store: PendingEvents,
         publisher: DefaultPublisher,
         development_publisher: DefaultPublisher | None = None,
+        published: Counter | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
         self._development_publisher = development_publisher
+        self._published = published  # events published, by type
         self.locks = DocumentLocks()
 
     async def flush(self, document: Document, batch: SentInBatch | None = None) -> int:
@@ -94,6 +97,9 @@ class Outbox:
                 )
         # The in-memory test broker delivers at once and returns no future.
         await asyncio.gather(*(c for c in confirmations if isinstance(c, asyncio.Future)))
+        if self._published is not None:
+            for event in events:
+                self._published.labels(event["type"]).inc()
 
 
 def _is_development(event: Document) -> bool:

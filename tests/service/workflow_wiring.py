@@ -7,8 +7,10 @@ from typing import Any, TypeVar
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import CollectorRegistry
 
 from services.workflow.domain.rules import parse_rules
+from services.workflow.metrics import events_published_counter
 from services.workflow.outbox import Outbox
 from services.workflow.scheduler import TimerScheduler
 from services.workflow.settings import DEFAULT_RULES
@@ -57,15 +59,23 @@ def types_of(received: list[Received]) -> list[str]:
 
 
 def build_workflow(
-    store: FakeTicketStore | None = None, attempts: int = 3, clock: FixedClock | None = None
+    store: FakeTicketStore | None = None,
+    attempts: int = 3,
+    clock: FixedClock | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> Workflow:
     settings = ServiceSettings(environment=Environment.TEST, kafka_bootstrap="127.0.0.1:1")
     policy = DeadLetterPolicy(GROUP, attempts=attempts, backoff_s=0)
-    broker = create_broker(settings, client_id="switchboard-workflow", dead_letter=policy)
+    broker = create_broker(
+        settings, client_id="switchboard-workflow", dead_letter=policy, registry=registry
+    )
     store = store or FakeTicketStore()
     clock = clock or FixedClock()
     outbox = Outbox(
-        store, broker.publisher(TICKET_EVENTS.name), broker.publisher(DEVELOPMENT_EVENTS.name)
+        store,
+        broker.publisher(TICKET_EVENTS.name),
+        broker.publisher(DEVELOPMENT_EVENTS.name),
+        events_published_counter(registry) if registry else None,
     )
     commands = TicketCommands(store, outbox, RULES, clock)
     broker.include_router(build_router(commands, GROUP))

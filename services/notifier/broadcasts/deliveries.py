@@ -88,7 +88,8 @@ class BroadcastDeliveries:
             return 0  # done before: a copy of the chunk, or a redelivery after the commit
         documents = notification_documents(chunk, self._clock())
         in_app = [d for d in documents if d["channel"] == Channel.IN_APP.value]
-        await self._store.add_new(in_app)
+        new = await self._store.add_new(in_app)
+        self._worker.count_stored([d for d in in_app if d["_id"] in new])
         # Every in-app one, new or not: their events are idempotent, and a crash may have
         # kept some off Kafka.
         await self._events.publish([event for d in in_app for event in stored_events(d)])

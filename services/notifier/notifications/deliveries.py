@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from services.notifier.broadcasts.store import chunk_key
 from services.notifier.channels.base import ChannelAdapter, DeliveryResult
 from services.notifier.directory import CustomerDirectory
 from services.notifier.domain.retry import retry_at
+from services.notifier.metrics import DeliveryCounters
 from services.notifier.notifications.delivery_events import (
     DeliveryEventPublisher,
     attempt_events,
@@ -72,8 +74,10 @@ class DeliveryWorker:
         settings: NotifierSettings,
         events: DeliveryEventPublisher,
         settled: SettledCounts | None = None,
+        counters: DeliveryCounters | None = None,
     ) -> None:
         self._store = store
+        self._counters = counters
         self._settled = settled
         self._directory = directory
         self._channels = channels
@@ -99,6 +103,16 @@ class DeliveryWorker:
             await self._events.publish(events)
         if any(d.get("status") == DeliveryStatus.PENDING.value for d in documents):
             self.wake()
+
+    def count_stored(self, new: Sequence[Document]) -> None:
+        """Count the notifications just stored that storing delivered (in-app)."""
+        if self._counters is None:
+            return
+        delivered = DeliveryStatus.DELIVERED.value
+        for channel, count in Counter(
+            d["channel"] for d in new if d.get("status") == delivered
+        ).items():
+            self._counters.delivered_by_storing(channel, count)
 
     async def run(self) -> None:
         while True:
@@ -161,7 +175,7 @@ class DeliveryWorker:
             "error": result.error,
         }
         if result.delivered:
-            return Attempt(outcome, retry_at=None)
+            return self._counted(notification, Attempt(outcome, retry_at=None))
         retry_at = self._next_try(outcome["at"], number) if result.retryable else None
         log.warning(
             "delivery attempt failed",
@@ -171,7 +185,12 @@ class DeliveryWorker:
                 "retry_at": retry_at,
             },
         )
-        return Attempt(outcome, retry_at)
+        return self._counted(notification, Attempt(outcome, retry_at))
+
+    def _counted(self, notification: Document, attempt: Attempt) -> Attempt:
+        if self._counters is not None:
+            self._counters.attempted(notification["channel"], attempt.delivered, attempt.gave_up)
+        return attempt
 
     async def publish_owed_events(self) -> int:
         """Publish the events of outcomes recorded before a crash kept them off Kafka."""

@@ -57,6 +57,7 @@ class TicketNotifications:
             if (document := self._notification(event, recipient, now)) is not None
         ]
         new = await self._store.add_new(documents)
+        self._worker.count_stored([d for d in documents if d["_id"] in new])
         if self._email_hold and kind not in ALWAYS_SENT:
             await self._fold_bursts([d for d in documents if d["_id"] in new])
         # Every document, new or not: a redelivered event finishes what a crash interrupted.

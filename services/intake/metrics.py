@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.metrics import PREFIX
 
 UNMATCHED = "unmatched"
+# Any other method a client sends is counted as `other`: a label must not take any value.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Seconds: intake answers in milliseconds; a publish waits on Kafka up to its timeout.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -33,6 +35,7 @@ class RequestMetrics:
         self.app = app
         self._routes = routes
         self._templates: dict[int, str] | None = None
+        self._series: dict[tuple[str, int, int], tuple[Counter, Histogram]] = {}
         self.requests = Counter(
             f"{PREFIX}_http_requests",
             "HTTP requests by method, route template and status",
@@ -63,10 +66,21 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, noting_status)
         finally:
-            route = self._template(scope.get("route"))
-            method = scope["method"]
-            self.requests.labels(method, route, str(status)).inc()
-            self.duration.labels(method, route).observe(time.perf_counter() - started)
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self._observe(method, scope.get("route"), status, started)
+
+    def _observe(self, method: str, route: BaseRoute | None, status: int, started: float) -> None:
+        key = (method, id(route), status)
+        series = self._series.get(key)
+        if series is None:  # once per method, route and status: `labels()` takes a lock
+            template = self._template(route)
+            series = self._series[key] = (
+                self.requests.labels(method, template, str(status)),
+                self.duration.labels(method, template),
+            )
+        requests, duration = series
+        requests.inc()
+        duration.observe(time.perf_counter() - started)
 
     def _template(self, route: BaseRoute | None) -> str:
         """The full path template of the route the router put into the scope (this one)."""

@@ -51,7 +51,9 @@ final class PlannedH2Collection extends H2Collection {
     protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
                                          int batchSize, Document fieldSelector) {
         Plan plan = plan(query);
-        List<Document> walked = limit > 0 && plan != null && plan.found() >= PROBE_LIMIT
+        // More found than asked for: walking the index in sort order reads only as many
+        // documents as it takes to fill the page, never more than fetching all found would.
+        List<Document> walked = limit > 0 && plan != null && plan.found() > numberToSkip + limit
             ? inSortOrderWithin(query, orderBy, numberToSkip + limit) : null;
         if (walked != null) {
             return matchDocumentsFromStream(query, walked.stream(), numberToSkip, limit, batchSize, null,
@@ -164,9 +166,9 @@ final class PlannedH2Collection extends H2Collection {
         return documents;
     }
 
-    // A filter that finds many documents (its plan found PROBE_LIMIT or more), sorted and
-    // limited, where an index pins the filter's equality keys and then orders by the first sort
-    // key: walked in that order until enough match (a customer's newest 50 of thousands).
+    // A filter that finds more documents than the page holds, sorted and limited, where an
+    // index pins the filter's equality keys and then orders by the first sort key: walked in
+    // that order until enough match (a customer's newest 50 of hundreds).
     private List<Document> inSortOrderWithin(Document query, Document orderBy, int wanted) {
         if (orderBy == null || orderBy.isEmpty() || orderBy.containsKey("$natural")) {
             return null;

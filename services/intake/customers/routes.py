@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import ValidationError
 
-from services.intake.auth import Agent, AgentOrCustomer, AnyCaller
+from services.intake.auth import Agent, AgentOrCustomer
 from services.intake.customers.schemas import (
     ContactView,
     CustomerFilters,
@@ -48,7 +48,7 @@ def _not_found(customer_id: str) -> HTTPException:
 )
 async def customer_notifications(
     customer_id: CustomerIdPath,
-    caller: AnyCaller,
+    caller: AgentOrCustomer,
     reads: ReadsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationView]:

@@ -7,7 +7,7 @@ from services.notifier.broadcasts.plans import BroadcastPlanner
 from services.notifier.notifications.plans import TicketNotifications
 from shared.events import TicketEvent
 from shared.incidents import AnyIncidentEvent, BroadcastChunk
-from shared.kafka import consumer_router
+from shared.kafka import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, consumer_router
 from shared.topics import INCIDENT_BROADCASTS, INCIDENT_EVENTS, TICKET_EVENTS
 
 # A chunk may wait out a dead instance's claim and then take minutes to deliver; Kafka must
@@ -23,6 +23,8 @@ def build_router(notifications: TicketNotifications, group_id: str, batch: int =
         TICKET_EVENTS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
         batch=True,
         max_records=batch,
         title="ticket-events",
@@ -51,6 +53,8 @@ def build_broadcast_router(
         INCIDENT_EVENTS.name,
         group_id=f"{group_id}-broadcast-plans",
         auto_offset_reset="earliest",
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
         title="incident-events",
         description=INCIDENT_EVENTS.description,
     )
@@ -61,6 +65,8 @@ def build_broadcast_router(
         INCIDENT_BROADCASTS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
         max_workers=chunk_workers,
         max_poll_interval_ms=CHUNK_POLL_INTERVAL_MS,
         title="incident-broadcasts",

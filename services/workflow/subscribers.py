@@ -8,7 +8,7 @@ from services.workflow.tickets import TicketCommands
 from shared.deliveries import NotificationEvent
 from shared.events import TicketCommand
 from shared.incidents import AnyIncidentCommand
-from shared.kafka import consumer_router
+from shared.kafka import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, consumer_router
 from shared.topics import INCIDENT_COMMANDS, NOTIFICATION_EVENTS, TICKET_COMMANDS
 
 
@@ -20,6 +20,8 @@ def build_router(commands: TicketCommands, group_id: str, batch: int = 1) -> Kaf
         TICKET_COMMANDS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
         batch=True,
         max_records=batch,
         title="ticket-commands",
@@ -38,6 +40,8 @@ def build_incident_router(commands: IncidentCommands, group_id: str) -> KafkaRou
         INCIDENT_COMMANDS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
         title="incident-commands",
         description=INCIDENT_COMMANDS.description,
     )
@@ -56,6 +60,8 @@ def build_delivery_router(
         NOTIFICATION_EVENTS.name,
         group_id=group_id,
         auto_offset_reset="earliest",
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
         batch=True,
         max_records=batch,
         title="notification-events",

@@ -23,7 +23,10 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
 
 COPY shared ./shared
 COPY services ./services
-RUN python -m compileall -q shared services
+# The operator tools (tail, dead-letters) run in the image too: `docker compose exec workflow
+# python -m tools tail`.
+COPY tools ./tools
+RUN python -m compileall -q shared services tools
 
 USER switchboard
 

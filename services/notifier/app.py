@@ -24,6 +24,7 @@ from services.notifier.notifications.plans import TicketNotifications
 from services.notifier.notifications.store import NotificationStore
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscribers import build_broadcast_router, build_router
+from shared.asyncapi import asyncapi_route, service_asyncapi
 from shared.deliveries import NotificationEvent
 from shared.incidents import BroadcastChunk
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
@@ -138,6 +139,8 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
     return AsgiFastStream(
         broker,
         asgi_routes=routes,
+        specification=service_asyncapi(broker, "notifier"),
+        asyncapi_path=asyncapi_route(),
         logger=logging.getLogger("switchboard.notifier"),
         on_startup=[prepare],
         after_startup=[start_worker],

@@ -29,6 +29,7 @@ from services.workflow.subscribers import (
     build_router,
 )
 from services.workflow.tickets import TicketCommands
+from shared.asyncapi import asyncapi_route, service_asyncapi
 from shared.events import (
     DevelopmentEvent,
     FireDueTimers,
@@ -182,6 +183,8 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     return AsgiFastStream(
         broker,
         asgi_routes=routes,
+        specification=service_asyncapi(broker, "workflow"),
+        asyncapi_path=asyncapi_route(),
         logger=logging.getLogger("switchboard.workflow"),
         on_startup=[prepare],
         after_startup=[start_background_work],

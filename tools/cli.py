@@ -1,4 +1,4 @@
-"""`./switchboard tail` and `./switchboard dead-letters`: arguments, addresses, exit codes."""
+"""`./switchboard tail`, `dead-letters` and `rebuild`: arguments, addresses, exit codes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 from collections.abc import Coroutine, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from infra.processes import read_pid_file
 from tools.commands import (
     Store,
     list_dead_letters,
+    rebuild_ticket,
     replay_dead_letter,
     run_tail,
     show_dead_letter,
@@ -62,6 +64,8 @@ def _command(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
             limit=args.limit,
         )
     store = Store(args.mongo_url, args.database)
+    if args.command == "rebuild":
+        return rebuild_ticket(store, args.ticket_id, args.as_of, as_json=args.json)
     match args.action:
         case "list":
             return list_dead_letters(args.bootstrap, store, args.last, as_json=args.json)
@@ -119,7 +123,26 @@ def _parser() -> argparse.ArgumentParser:
     _tail_parser(commands.add_parser("tail", parents=[kafka], help="watch topics live"))
     letters = commands.add_parser("dead-letters", help="list, show or replay dead letters")
     _dead_letter_parsers(letters.add_subparsers(dest="action", required=True), [kafka, store])
+    rebuild = commands.add_parser(
+        "rebuild", parents=[store], help="a ticket's state replayed from its events"
+    )
+    rebuild.add_argument("ticket_id", metavar="TICKET_ID")
+    rebuild.add_argument(
+        "--as-of",
+        type=moment,
+        metavar="TIME",
+        help="only events up to TIME (ISO 8601; UTC if no zone)",
+    )
+    rebuild.add_argument("--json", action="store_true", help="as one line of JSON")
     return parser
+
+
+def moment(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from error
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _tail_parser(tail: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.table import Table
 
+from shared.mongo import Collections
 from shared.topics import DEAD_LETTER, Topic
 from tools.dead_letters import (
     REPLAYS_COLLECTION,
@@ -24,7 +25,8 @@ from tools.dead_letters import (
     replay,
     replays_of,
 )
-from tools.reading import last_records, record_at
+from tools.reading import NoSuchRecord, last_records, record_at
+from tools.rebuild import rebuild_report
 from tools.records import RecordFilter, short_name
 from tools.tail import json_lines, readable, tail
 
@@ -98,15 +100,53 @@ async def replay_dead_letter(
     return 0
 
 
+async def rebuild_ticket(
+    store: Store, ticket_id: str, as_of: datetime | None, *, as_json: bool
+) -> int:
+    """Exit 1 when the full replay of the events disagrees with the stored state."""
+    async with _database(store) as database:
+        document = await database[Collections.TICKETS].find_one({"_id": ticket_id})
+    if document is None:
+        raise NoSuchRecord(f"no ticket {ticket_id} in the store")
+    report = rebuild_report(document, as_of)
+    if as_json:
+        _write_stdout(_json_line(report))
+    else:
+        _print_rebuild(Console(highlight=False), report)
+    return 1 if report["differences"] else 0
+
+
+def _print_rebuild(console: Console, report: dict[str, Any]) -> None:
+    when = report["as_of"] or "now"
+    console.print(f"{report['ticket_id']} as of {when}, from {report['events']} events")
+    state = Table("field", "value")
+    for name, value in report["state"].items():
+        state.add_row(name, json.dumps(value, ensure_ascii=False))
+    console.print(state)
+    if not report["differences"]:
+        console.print("the full replay matches the stored document")
+        return
+    differences = Table("field", "rebuilt from events", "stored")
+    for name, pair in report["differences"].items():
+        differences.add_row(name, json.dumps(pair["rebuilt"]), json.dumps(pair["stored"]))
+    console.print(differences)
+
+
 @asynccontextmanager
-async def _replays(store: Store) -> AsyncIterator[Replays]:
+async def _database(store: Store) -> AsyncIterator[Any]:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         store.url, serverSelectionTimeoutMS=STORE_TIMEOUT_MS, tz_aware=True
     )
     try:
-        yield client[store.database][REPLAYS_COLLECTION]
+        yield client[store.database]
     finally:
         await client.close()
+
+
+@asynccontextmanager
+async def _replays(store: Store) -> AsyncIterator[Replays]:
+    async with _database(store) as database:
+        yield database[REPLAYS_COLLECTION]
 
 
 def _dead_letter_table(letters: list[DeadLetter], done: dict[str, dict[str, Any]]) -> Table:

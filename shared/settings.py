@@ -32,3 +32,7 @@ class ServiceSettings(BaseSettings):
     consumer_batch: Annotated[int, Field(ge=1, le=5000)] = 500
     # Prometheus metrics at /metrics on the service's HTTP port.
     metrics_enabled: bool = True
+    # OpenTelemetry traces exported by OTLP/HTTP to this collector (its base URL); empty: off.
+    otlp_endpoint: str = ""
+    # The share of new traces kept (a trace begun elsewhere keeps its caller's choice).
+    trace_sample_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0

@@ -24,6 +24,7 @@ from shared.metrics import dead_letters_counter, messaging_middleware
 from shared.producers import renew_producer_on_fatal_errors
 from shared.settings import ServiceSettings
 from shared.topics import DEAD_LETTER, DeadLetterHeader, Topic
+from shared.tracing import Tracing
 
 log = logging.getLogger("switchboard.kafka")
 
@@ -166,18 +167,23 @@ def create_broker(
     dead_letter: DeadLetterPolicy | None = None,
     description: str | None = None,
     registry: CollectorRegistry | None = None,
+    tracing: Tracing | None = None,
 ) -> KafkaBroker:
     """Idempotent producer with acks=all; consumers commit only after the handler returned.
 
     With a `registry`, messages consumed and published are measured by FastStream's
     Prometheus middleware (outermost: a message is counted once, however often the
-    dead-letter policy retries it) and dead letters are counted.
+    dead-letter policy retries it) and dead letters are counted. With `tracing` on, FastStream's
+    telemetry middleware puts the trace context into the headers of every message published
+    and continues it in a span for every message consumed (one span for all its retries).
     """
     middlewares: list[Any] = []
     if registry is not None:
         middlewares.append(messaging_middleware(registry, client_id))
         if dead_letter is not None:
             dead_letter.counted = dead_letters_counter(registry)
+    if tracing is not None and (telemetry := tracing.kafka_middleware()) is not None:
+        middlewares.append(telemetry)
     if dead_letter is not None:
         middlewares.append(dead_letter)
     broker = KafkaBroker(

@@ -32,6 +32,7 @@ from shared.metrics import metrics_route
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
 from shared.topics import ALL_TOPICS, INCIDENT_BROADCASTS, NOTIFICATION_EVENTS
+from shared.tracing import configure_tracing
 from shared.vocabulary import Channel
 
 
@@ -53,12 +54,14 @@ def build_channels(
 def create_app(settings: NotifierSettings) -> AsgiFastStream:
     shipped_templates()  # every message template compiles, or the notifier does not start
     registry = CollectorRegistry() if settings.metrics_enabled else None
+    tracing = configure_tracing("switchboard-notifier", settings)
     broker = create_broker(
         settings,
         client_id="switchboard-notifier",
         dead_letter=DeadLetterPolicy(settings.notifier_group),
         description="Notifier: tells customers what happens to their tickets.",
         registry=registry,
+        tracing=tracing,
     )
     client = create_client(settings)
     database = client[settings.mongo_database]
@@ -91,9 +94,10 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         worker_events,
         settled=broadcasts,
         counters=DeliveryCounters(registry) if registry else None,
+        tracing=tracing,
     )
     notifications = TicketNotifications(
-        store, directory, worker, utc_now, email_hold_s=settings.email_hold_s
+        store, directory, worker, utc_now, email_hold_s=settings.email_hold_s, tracing=tracing
     )
     broker.include_router(
         build_router(notifications, settings.notifier_group, settings.consumer_batch)
@@ -132,6 +136,7 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         await http.aclose()
         await webhooks.aclose()
         await client.close()
+        tracing.shutdown()
 
     routes = probe_routes(broker, database)
     if registry is not None:

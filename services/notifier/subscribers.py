@@ -1,6 +1,7 @@
 """Kafka entry points of the notifier."""
 
 from faststream.kafka import KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
 
 from services.notifier.broadcasts.deliveries import BroadcastDeliveries
 from services.notifier.broadcasts.plans import BroadcastPlanner
@@ -8,6 +9,7 @@ from services.notifier.notifications.plans import TicketNotifications
 from shared.events import TicketEvent
 from shared.incidents import AnyIncidentEvent, BroadcastChunk
 from shared.kafka import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, consumer_router
+from shared.logs import handling
 from shared.topics import INCIDENT_BROADCASTS, INCIDENT_EVENTS, TICKET_EVENTS
 
 # A chunk may wait out a dead instance's claim and then take minutes to deliver; Kafka must
@@ -30,8 +32,8 @@ def build_router(notifications: TicketNotifications, group_id: str, batch: int =
         title="ticket-events",
         description=TICKET_EVENTS.description,
     )
-    async def on_ticket_events(events: list[TicketEvent]) -> None:
-        await notifications.on_events(events)
+    async def on_ticket_events(events: list[TicketEvent], message: KafkaMessage) -> None:
+        await notifications.on_events(events, message.batch_headers)
 
     return router
 
@@ -59,7 +61,8 @@ def build_broadcast_router(
         description=INCIDENT_EVENTS.description,
     )
     async def on_incident_event(event: AnyIncidentEvent) -> None:
-        await planner.on_incident_event(event)
+        with handling(incident_id=event.incident_id):
+            await planner.on_incident_event(event)
 
     @router.subscriber(
         INCIDENT_BROADCASTS.name,
@@ -73,6 +76,7 @@ def build_broadcast_router(
         description=INCIDENT_BROADCASTS.description,
     )
     async def on_broadcast_chunk(chunk: BroadcastChunk) -> None:
-        await deliveries.on_chunk(chunk)
+        with handling(incident_id=chunk.event.incident_id):
+            await deliveries.on_chunk(chunk)
 
     return router

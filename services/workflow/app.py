@@ -50,6 +50,7 @@ from shared.topics import (
     TICKET_COMMANDS,
     TICKET_EVENTS,
 )
+from shared.tracing import configure_tracing
 
 OutageCommand = Annotated[LinkToIncident | ResolveWithIncident, Field(discriminator="type")]
 
@@ -116,12 +117,14 @@ def publishers(broker: KafkaBroker) -> Publishers:
 def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     rules = load_rules(settings)  # a bad rules file stops the service here, at boot
     registry = CollectorRegistry() if settings.metrics_enabled else None
+    tracing = configure_tracing("switchboard-workflow", settings)
     broker = create_broker(
         settings,
         client_id="switchboard-workflow",
         dead_letter=DeadLetterPolicy(settings.workflow_group),
         description="Workflow: the single writer of tickets and incidents.",
         registry=registry,
+        tracing=tracing,
     )
     client = create_client(settings)
     database = client[settings.mongo_database]
@@ -130,7 +133,9 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     publish = publishers(broker)
     published = events_published_counter(registry) if registry else None
     outbox = Outbox(store, publish.ticket_events, publish.development_events, published)
-    incident_outbox = Outbox(incident_store, publish.incident_events, published=published)
+    incident_outbox = Outbox(
+        incident_store, publish.incident_events, published=published, aggregate_id="incident_id"
+    )
     outages = Outages(
         store,
         incident_store,
@@ -140,7 +145,7 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
         rules.incidents,
         utc_now,
     )
-    commands = TicketCommands(store, outbox, rules, utc_now, outages)
+    commands = TicketCommands(store, outbox, rules, utc_now, outages, tracing)
     incident_commands = IncidentCommands(incident_store, incident_outbox, utc_now, outages)
     group, batch = settings.workflow_group, settings.consumer_batch
     broker.include_router(build_router(commands, group, batch))
@@ -150,8 +155,8 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
     broker.include_router(build_delivery_router(deliveries, f"{group}-deliveries", batch))
     interval, grace = settings.relay_interval_s, settings.relay_grace_s
     relays = [
-        OutboxRelay(outbox, store, utc_now, interval, grace),
-        OutboxRelay(incident_outbox, incident_store, utc_now, interval, grace),
+        OutboxRelay(outbox, store, utc_now, interval, grace, tracing),
+        OutboxRelay(incident_outbox, incident_store, utc_now, interval, grace, tracing),
     ]
     scheduler = TimerScheduler(
         store,
@@ -176,6 +181,7 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await client.close()
+        tracing.shutdown()
 
     routes = probe_routes(broker, database)
     if registry is not None:

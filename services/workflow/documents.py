@@ -19,6 +19,7 @@ from pymongo import ReturnDocument, UpdateOne
 
 from shared.coalesce import CoalescedInserts
 from shared.mongo import Collection, Document
+from shared.tracing import TRACEPARENT, current_traceparent
 
 log = logging.getLogger("switchboard.workflow")
 
@@ -91,6 +92,9 @@ class AggregateDocuments:
         """Insert a new document or update a loaded one; ConcurrentUpdate on a lost race."""
         events = [event.model_dump(mode="json") for event in new_events]
         event_ids = [event["event_id"] for event in events]
+        if (traceparent := current_traceparent()) is not None:
+            # The trace the relay continues if these events are left pending: same write.
+            state = {**state, TRACEPARENT: traceparent}
         if loaded_version is None:
             document = {"_id": aggregate_id, **state, "events": events, "outbox_pending": event_ids}
             if not await self._inserts.insert_new([document]):

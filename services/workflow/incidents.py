@@ -11,6 +11,7 @@ from services.workflow.domain.tickets import event_id_for
 from services.workflow.incident_store import IncidentStore, incident_from_document
 from services.workflow.outbox import Outbox
 from shared.incidents import AnyIncidentCommand, DeclareIncident, IncidentDeclared
+from shared.logs import handling
 from shared.mongo import Document
 
 log = logging.getLogger("switchboard.workflow.incidents")
@@ -36,11 +37,12 @@ class IncidentCommands:
         self._after = after
 
     async def handle(self, command: AnyIncidentCommand) -> None:
-        document = await apply_one_at_a_time(
-            self._outbox.locks, command.incident_id, lambda: self._apply(command)
-        )
-        if document is not None and self._after is not None:
-            await self._after.incident_changed(command, document)
+        with handling(incident_id=command.incident_id):
+            document = await apply_one_at_a_time(
+                self._outbox.locks, command.incident_id, lambda: self._apply(command)
+            )
+            if document is not None and self._after is not None:
+                await self._after.incident_changed(command, document)
 
     async def _apply(self, command: AnyIncidentCommand) -> Document | None:
         document = await self._store.get(command.incident_id)

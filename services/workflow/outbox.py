@@ -15,7 +15,9 @@ from prometheus_client import Counter
 
 from services.workflow.documents import DocumentLocks, pending_events
 from shared.events import DevelopmentEvent
+from shared.logs import handling
 from shared.mongo import Document
+from shared.tracing import TRACEPARENT, Tracing
 
 log = logging.getLogger("switchboard.workflow.outbox")
 
@@ -59,7 +61,9 @@ class Outbox:
         publisher: DefaultPublisher,
         development_publisher: DefaultPublisher | None = None,
         published: Counter | None = None,
+        aggregate_id: str = "ticket_id",
     ) -> None:
+        self.aggregate_id = aggregate_id  # what a log line calls the document's id
         self._store = store
         self._publisher = publisher
         self._development_publisher = development_publisher
@@ -116,7 +120,9 @@ class OutboxRelay:
         clock: Callable[[], datetime],
         interval_s: float,
         grace_s: float,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing.off()
         self._outbox = outbox
         self._store = store
         self._clock = clock
@@ -127,8 +133,13 @@ class OutboxRelay:
         stale = await self._store.with_pending_events(self._clock() - self._grace, limit=500)
         published = 0
         for document in stale:
-            async with self._outbox.locks.hold(document["_id"]):
-                published += await self._outbox.flush(document)
+            # In the trace of the command that saved the events, stored with them.
+            with (
+                self._tracing.span("outbox relay", parent=document.get(TRACEPARENT)),
+                handling(**{self._outbox.aggregate_id: document["_id"]}),
+            ):
+                async with self._outbox.locks.hold(document["_id"]):
+                    published += await self._outbox.flush(document)
         if published:
             log.info("relayed pending events", extra={"events": published})
         return published

@@ -1,6 +1,7 @@
 """Kafka entry points of the workflow: translate a message into a call on the core."""
 
 from faststream.kafka import KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
 
 from services.workflow.deliveries import TicketDeliveries
 from services.workflow.incidents import IncidentCommands
@@ -27,8 +28,8 @@ def build_router(commands: TicketCommands, group_id: str, batch: int = 1) -> Kaf
         title="ticket-commands",
         description=TICKET_COMMANDS.description,
     )
-    async def on_ticket_commands(consumed: list[TicketCommand]) -> None:
-        await commands.handle_batch(consumed)
+    async def on_ticket_commands(consumed: list[TicketCommand], message: KafkaMessage) -> None:
+        await commands.handle_batch(consumed, message.batch_headers)
 
     return router
 

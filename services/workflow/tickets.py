@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.workflow.documents import ATTEMPTS_ON_CONFLICT, apply_one_at_a_time, holds_event
 from services.workflow.domain.lifecycle import decide
@@ -13,7 +13,9 @@ from services.workflow.outbox import Outbox, SentInBatch
 from services.workflow.store import TicketStore, ticket_from_document
 from shared.batches import in_order_per_key
 from shared.events import OpenTicket, TicketCommand
+from shared.logs import handling
 from shared.mongo import Document
+from shared.tracing import Tracing
 
 __all__ = ["ATTEMPTS_ON_CONFLICT", "AfterTicketCommand", "TicketCommands"]
 
@@ -37,10 +39,16 @@ class CommandBatch:
     left serves the one after. After a lost race the ticket is read again from the store.
     """
 
-    def __init__(self, ticket_ids: Iterable[str], found: Mapping[str, Document]) -> None:
+    def __init__(
+        self,
+        ticket_ids: Iterable[str],
+        found: Mapping[str, Document],
+        headers: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self._documents = {ticket_id: found.get(ticket_id) for ticket_id in ticket_ids}
         self.sent = SentInBatch()
         self.applied: list[tuple[TicketCommand, Document]] = []
+        self.headers = headers or {}  # each command's Kafka headers, by command id, if traced
 
     def take(self, ticket_id: str) -> tuple[bool, Document | None]:
         """(True, the ticket or None if it does not exist), or (False, None) if not read."""
@@ -66,18 +74,30 @@ class TicketCommands:
         rules: Rules,
         clock: Callable[[], datetime],
         after: AfterTicketCommand | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing.off()
         self._store = store
         self._outbox = outbox
         self._rules = rules
         self._clock = clock
         self._after = after
 
-    async def handle_batch(self, commands: Sequence[TicketCommand]) -> None:
+    async def handle_batch(
+        self, commands: Sequence[TicketCommand], headers: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
         """A consumed batch: its tickets read in one go, handled side by side (each ticket's
-        commands in order), the events they sent marked in one write; then what follows."""
+        commands in order), the events they sent marked in one write; then what follows.
+
+        With tracing on, each command is applied in a span continuing the trace its message's
+        `headers` carry (the batch's own span only links them)."""
         ticket_ids = {command.ticket_id for command in commands}
-        batch = CommandBatch(ticket_ids, await self._store.get_many(ticket_ids))
+        traced = (
+            {c.command_id: h for c, h in zip(commands, headers, strict=False)}
+            if self._tracing.enabled
+            else None
+        )
+        batch = CommandBatch(ticket_ids, await self._store.get_many(ticket_ids), traced)
         try:
             await in_order_per_key(
                 commands, _ticket_of, lambda c: self._apply_alone(c, batch), TICKETS_AT_ONCE
@@ -103,9 +123,17 @@ class TicketCommands:
         self, command: TicketCommand, batch: CommandBatch | None
     ) -> Document | None:
         """Under the ticket's lock; decided again if another writer won a race."""
-        return await apply_one_at_a_time(
-            self._outbox.locks, command.ticket_id, lambda: self._apply(command, batch)
-        )
+        with (
+            self._tracing.span(
+                f"{command.type} apply",
+                parent=batch.headers.get(command.command_id) if batch else None,
+                attributes={"switchboard.ticket_id": command.ticket_id},
+            ),
+            handling(ticket_id=command.ticket_id),
+        ):
+            return await apply_one_at_a_time(
+                self._outbox.locks, command.ticket_id, lambda: self._apply(command, batch)
+            )
 
     async def _apply(self, command: TicketCommand, batch: CommandBatch | None) -> Document | None:
         document = await self._load(command.ticket_id, batch)

@@ -38,6 +38,7 @@ from shared.customers import Contact, WebhookAddress
 from shared.deliveries import NotificationEvent
 from shared.incidents import BroadcastChunk
 from shared.mongo import Document
+from shared.tracing import TRACEPARENT, current_traceparent
 from shared.vocabulary import Channel, DeliveryStatus
 
 log = logging.getLogger("switchboard.notifier.broadcasts")
@@ -87,6 +88,9 @@ class BroadcastDeliveries:
         if progress is None:
             return 0  # done before: a copy of the chunk, or a redelivery after the commit
         documents = notification_documents(chunk, self._clock())
+        if (traceparent := current_traceparent()) is not None:  # for the worker's retries
+            for document in documents:
+                document[TRACEPARENT] = traceparent
         in_app = [d for d in documents if d["channel"] == Channel.IN_APP.value]
         new = await self._store.add_new(in_app)
         self._worker.count_stored([d for d in in_app if d["_id"] in new])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import ValidationError
 
 from services.notifier.broadcasts.store import chunk_key
@@ -28,7 +29,9 @@ from services.notifier.notifications.store import NotificationStore
 from services.notifier.settings import NotifierSettings
 from shared.customers import Contact
 from shared.deliveries import NotificationEvent
+from shared.logs import handling
 from shared.mongo import Document
+from shared.tracing import TRACEPARENT, Tracing
 from shared.vocabulary import DeliveryStatus
 
 log = logging.getLogger("switchboard.notifier.deliveries")
@@ -75,7 +78,9 @@ class DeliveryWorker:
         events: DeliveryEventPublisher,
         settled: SettledCounts | None = None,
         counters: DeliveryCounters | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing.off()
         self._store = store
         self._counters = counters
         self._settled = settled
@@ -151,6 +156,14 @@ class DeliveryWorker:
             self._slots.release()
 
     async def deliver(self, notification: Document) -> None:
+        """One attempt, in the trace of the event that stored the notification (if traced)."""
+        with (
+            self._tracing.span("notification deliver", parent=notification.get(TRACEPARENT)),
+            handling(**about(notification)),
+        ):
+            await self._deliver(notification)
+
+    async def _deliver(self, notification: Document) -> None:
         contact = await self._directory.contact(
             notification["customer_id"], notification.get("contact_id", "")
         )
@@ -252,4 +265,31 @@ class DeliveryWorker:
         if channel is None or contact is None:
             return _NO_CONTACT, None
         sent_at = self._clock()
-        return await channel.deliver(notification, contact), sent_at
+        with self._tracing.span(
+            f"{notification['channel']} send",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "switchboard.notification_id": notification["_id"],
+                "switchboard.channel": notification["channel"],
+            },
+        ) as span:
+            result = await channel.deliver(notification, contact)
+            if span is not None:
+                _describe(span, result)
+        return result, sent_at
+
+
+def about(notification: Document) -> dict[str, str]:
+    """What a notification's log lines name: its ticket, or the incident it broadcasts."""
+    ids = {"notification_id": notification["_id"]}
+    for name in ("ticket_id", "incident_id"):
+        if notification.get(name):
+            ids[name] = notification[name]
+    return ids
+
+
+def _describe(span: Span, result: DeliveryResult) -> None:
+    if result.status_code is not None:
+        span.set_attribute("http.response.status_code", result.status_code)
+    if not result.delivered:
+        span.set_status(Status(StatusCode.ERROR, result.error))

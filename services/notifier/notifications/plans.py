@@ -1,8 +1,9 @@
 """Turns ticket events into stored notifications: one per recipient, channel and event."""
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.notifier.directory import CustomerDirectory
 from services.notifier.domain.audience import Recipient, recipients
@@ -12,7 +13,9 @@ from services.notifier.notifications.store import NotificationStore
 from shared.batches import in_order_per_key
 from shared.customers import ALWAYS_SENT, MessageKind
 from shared.events import Event
+from shared.logs import handling
 from shared.mongo import Document
+from shared.tracing import TRACEPARENT, Tracing, current_traceparent
 from shared.vocabulary import Channel, DeliveryStatus, notification_id
 
 log = logging.getLogger("switchboard.notifier")
@@ -33,29 +36,55 @@ class TicketNotifications:
         worker: DeliveryWorker,
         clock: Callable[[], datetime],
         email_hold_s: float = 0.0,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing.off()
         self._store = store
         self._directory = directory
         self._worker = worker
         self._clock = clock
         self._email_hold = timedelta(seconds=email_hold_s)
 
-    async def on_events(self, events: Sequence[Event]) -> None:
-        """A consumed batch: each ticket's events in order, tickets side by side."""
-        await in_order_per_key(events, _ticket_of, self.on_event, TICKETS_AT_ONCE)
+    async def on_events(
+        self, events: Sequence[Event], headers: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
+        """A consumed batch: each ticket's events in order, tickets side by side; with tracing
+        on, each in a span continuing the trace its message's `headers` carry."""
+        if not self._tracing.enabled:
+            await in_order_per_key(events, _ticket_of, self.on_event, TICKETS_AT_ONCE)
+            return
+        traced = {e.event_id: h for e, h in zip(events, headers, strict=False)}
+
+        async def on_traced_event(event: Event) -> int:
+            with self._tracing.span(
+                f"{type(event).__name__} notify",
+                parent=traced.get(event.event_id),
+                attributes={"switchboard.ticket_id": event.ticket_id},
+            ):
+                return await self.on_event(event)
+
+        await in_order_per_key(events, _ticket_of, on_traced_event, TICKETS_AT_ONCE)
 
     async def on_event(self, event: Event) -> int:
         """Store what the customer must be told; delivery happens in the worker."""
+        with handling(ticket_id=event.ticket_id):
+            return await self._notify(event)
+
+    async def _notify(self, event: Event) -> int:
         if not event.customer_visible:
             return 0
         customer = await self._directory.customer(event.customer_id)
         kind = kind_of(event)
         now = self._clock()
+        traceparent = current_traceparent() if self._tracing.enabled else None
         documents = [
             document
             for recipient in recipients(customer, kind)
             if (document := self._notification(event, recipient, now)) is not None
         ]
+        if traceparent is not None:  # the worker delivers it in this trace, later
+            for document in documents:
+                document[TRACEPARENT] = traceparent
         new = await self._store.add_new(documents)
         self._worker.count_stored([d for d in documents if d["_id"] in new])
         if self._email_hold and kind not in ALWAYS_SENT:

@@ -20,11 +20,13 @@ from services.intake.metrics import RequestMetrics, build_metrics_router
 from services.intake.responses import with_problem_media_type
 from services.intake.settings import IntakeSettings
 from services.intake.tickets.queries import Reads
+from services.intake.traces import RequestSpans
 from shared.events import TicketCommand
 from shared.incidents import AnyIncidentCommand
 from shared.kafka import create_broker, ensure_topics
 from shared.mongo import Collections, create_client
 from shared.topics import INCIDENT_COMMANDS, TICKET_COMMANDS
+from shared.tracing import configure_tracing
 
 DESCRIPTION = """
 The HTTP edge of Switchboard. Source systems and agents open tickets; agents work them
@@ -47,7 +49,8 @@ methods it serves; any other method it does not serve is a `405` with the same `
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
-    broker = create_broker(settings, client_id="switchboard-intake")
+    tracing = configure_tracing("switchboard-intake", settings)
+    broker = create_broker(settings, client_id="switchboard-intake", tracing=tracing)
     publishers = Publishers(
         tickets=broker.publisher(
             TICKET_COMMANDS.name,
@@ -81,6 +84,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         await asyncio.gather(connecting, return_exceptions=True)
         await bus.close()
         await client.close()
+        tracing.shutdown()
 
     app = FastAPI(
         title="Switchboard intake", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
@@ -99,6 +103,8 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     limits = RateLimits(settings.rate_limit_per_s, settings.rate_limit_burst)
     app.add_middleware(RateLimit, limits=limits)
     app.state.rate_limits = limits
+    if tracing.enabled:  # off, not installed at all
+        app.add_middleware(RequestSpans, tracing=tracing, routes=lambda: app.routes)
     if settings.metrics_enabled:  # outermost: requests refused at the edge are counted too
         registry = CollectorRegistry()
         app.add_middleware(RequestMetrics, registry=registry, routes=lambda: app.routes)

@@ -1,14 +1,17 @@
 """Prometheus metrics: one registry per app, served at `/metrics`, and figures the store
-counts at scrape time (never on the path of a message or a request)."""
+counts and the consumers know at scrape time (never on the path of a message or a request)."""
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
+from aiokafka.errors import KafkaError
 from faststream.asgi import AsgiResponse, get
 from faststream.asgi.handlers import GetHandler
 from faststream.asgi.types import Scope
+from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge
 from prometheus_client import generate_latest as exposition
@@ -64,11 +67,15 @@ class StoreGauge:
             gauge.set(value)
 
 
+class ScrapeGauge(Protocol):
+    async def refresh(self) -> None: ...
+
+
 class ScrapeCounts:
     """The store gauges of an app, refreshed together before each scrape; if the store does not
     answer in time the last values are served and `switchboard_store_counts_up` is 0."""
 
-    def __init__(self, registry: CollectorRegistry, gauges: list[StoreGauge]) -> None:
+    def __init__(self, registry: CollectorRegistry, gauges: list[ScrapeGauge]) -> None:
         self._gauges = gauges
         self._up = Gauge(
             f"{PREFIX}_store_counts_up",
@@ -86,6 +93,68 @@ class ScrapeCounts:
             self._up.set(0)
         else:
             self._up.set(1)
+
+
+# How long a scrape waits for a consumer's own position of a partition it was just given.
+POSITION_WAIT_S = 0.2
+
+
+class ConsumerLag:
+    """Records on each partition a consumer of this app has not fetched yet, per group:
+    the partition's highwater mark (from the consumer's last fetch response) less the
+    consumer's position. Both are the consumer's own figures: no call to Kafka is made."""
+
+    def __init__(self, registry: CollectorRegistry, broker: KafkaBroker) -> None:
+        self._broker = broker
+        self._gauge = Gauge(
+            f"{PREFIX}_consumer_lag",
+            "Records on a partition not yet fetched by this app's consumer (highwater - position)",
+            ["group", "topic", "partition"],
+            registry=registry,
+        )
+
+    async def refresh(self) -> None:
+        lags = [
+            ((group, tp.topic, str(tp.partition)), lag)
+            for group, consumer in self._consumers()
+            for tp in consumer.assignment()
+            if (lag := await partition_lag(consumer, tp)) is not None
+        ]
+        self._gauge.clear()  # partitions handed to another instance drop out
+        for labels, lag in lags:
+            self._gauge.labels(*labels).set(lag)
+
+    def _consumers(self) -> Iterator[tuple[str, Any]]:
+        for subscriber in self._broker.subscribers:
+            group = getattr(subscriber, "group_id", None)
+            consumers = getattr(subscriber, "consumer_subgroup", None) or [
+                getattr(subscriber, "consumer", None)
+            ]
+            for consumer in consumers:
+                if group and consumer is not None:
+                    yield group, consumer
+
+
+async def partition_lag(consumer: Any, tp: Any) -> int | None:
+    """highwater - position, or None while either is unknown (nothing fetched yet)."""
+    highwater = consumer.highwater(tp)
+    if highwater is None:
+        return None
+    try:
+        position = await asyncio.wait_for(consumer.position(tp), POSITION_WAIT_S)
+    except (TimeoutError, KafkaError):
+        return None
+    return max(0, int(highwater) - int(position))
+
+
+def scrape_refresh(*gauges: ScrapeGauge) -> Callable[[], Awaitable[None]]:
+    """One refresh before each scrape for all of an app's scrape-time figures."""
+
+    async def refresh() -> None:
+        for gauge in gauges:
+            await gauge.refresh()
+
+    return refresh
 
 
 def metrics_route(

@@ -28,7 +28,7 @@ from shared.asyncapi import asyncapi_route, service_asyncapi
 from shared.deliveries import NotificationEvent
 from shared.incidents import BroadcastChunk
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
-from shared.metrics import metrics_route
+from shared.metrics import ConsumerLag, metrics_route, scrape_refresh
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
 from shared.topics import ALL_TOPICS, INCIDENT_BROADCASTS, NOTIFICATION_EVENTS
@@ -140,7 +140,9 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
 
     routes = probe_routes(broker, database)
     if registry is not None:
-        routes.append(metrics_route(registry, store_counts(registry, database).refresh))
+        counts = store_counts(registry, database, utc_now)
+        refresh = scrape_refresh(counts, ConsumerLag(registry, broker))
+        routes.append(metrics_route(registry, refresh))
     return AsgiFastStream(
         broker,
         asgi_routes=routes,

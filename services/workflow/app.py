@@ -39,7 +39,7 @@ from shared.events import (
 )
 from shared.incidents import AnyIncidentEvent, DeclareIncident
 from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
-from shared.metrics import metrics_route
+from shared.metrics import ConsumerLag, metrics_route, scrape_refresh
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
 from shared.topics import (
@@ -185,7 +185,8 @@ def create_app(settings: WorkflowSettings) -> AsgiFastStream:
 
     routes = probe_routes(broker, database)
     if registry is not None:
-        routes.append(metrics_route(registry, store_counts(registry, database).refresh))
+        refresh = scrape_refresh(store_counts(registry, database), ConsumerLag(registry, broker))
+        routes.append(metrics_route(registry, refresh))
     return AsgiFastStream(
         broker,
         asgi_routes=routes,

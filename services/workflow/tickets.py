@@ -147,6 +147,13 @@ class TicketCommands:
             if decision.events:
                 loaded_version = ticket.version if ticket else None
                 document = await self._store.save(decision, loaded_version)
+                log.debug(
+                    "ticket command applied",
+                    extra={
+                        "command": command.type,
+                        "events": [type(e).__name__ for e in decision.events],
+                    },
+                )
             if document is not None:
                 await self._outbox.flush(document, sent)
         if batch is not None and document is not None:

@@ -1,0 +1,139 @@
+"""One ticket's trace, as an operator's OpenTelemetry collector receives it from every service."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infra.services import Platform
+from services.intake.apikeys import issue_key
+from services.intake.settings import IntakeSettings
+from shared.vocabulary import Role
+from tests.e2e.conftest import FAST_TIMINGS
+from tests.e2e.otlp import ReceivedSpan, SpanSink, otlp_receiver
+from tests.e2e.support import Endpoints, Keys, WebhookSink, until
+from tests.e2e.test_walking_skeleton import new_customer, open_ticket, ticket_body
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = {"switchboard-intake", "switchboard-workflow", "switchboard-notifier"}
+
+
+@pytest.fixture(scope="module")
+def span_sink() -> Iterator[SpanSink]:
+    with otlp_receiver() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def traced_database() -> str:
+    return f"e2e_traces_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def traced_platform(
+    endpoints: Endpoints,
+    traced_database: str,
+    span_sink: SpanSink,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Platform]:
+    """The three services exporting their spans to the test's own receiver, in consumer groups
+    of their own (beside any other platform of the session on the same Kafka)."""
+    suffix = uuid.uuid4().hex[:8]
+    running = Platform(
+        kafka_bootstrap=endpoints.kafka_bootstrap,
+        mongo_url=endpoints.mongo_url,
+        log_dir=tmp_path_factory.mktemp("traced-logs"),
+        database=traced_database,
+        extra_env={
+            **FAST_TIMINGS,
+            "SWITCHBOARD_LOG_LEVEL": "DEBUG",
+            "SWITCHBOARD_OTLP_ENDPOINT": span_sink.endpoint,
+            "SWITCHBOARD_WORKFLOW_GROUP": f"traced-workflow-{suffix}",
+            "SWITCHBOARD_NOTIFIER_GROUP": f"traced-notifier-{suffix}",
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+        },
+    )
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+async def traced_intake(traced_platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=traced_platform.intake_url, timeout=30.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def traced_keys(endpoints: Endpoints, traced_database: str) -> Keys:
+    settings = IntakeSettings(mongo_url=endpoints.mongo_url, mongo_database=traced_database)
+    return Keys(
+        system=await issue_key(settings, "crm", Role.SYSTEM, None),
+        agent=await issue_key(settings, "agent-desk", Role.AGENT, None),
+    )
+
+
+def log_lines(log_file: Path) -> list[dict[str, object]]:
+    lines = []
+    for line in log_file.read_text().splitlines():
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
+
+
+async def test_one_ticket_is_one_trace_from_the_post_through_the_workflow_to_the_webhook(
+    traced_platform: Platform,
+    traced_intake: httpx.AsyncClient,
+    traced_keys: Keys,
+    span_sink: SpanSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    customer_id = await new_customer(traced_intake, traced_keys, webhook_sink.url)
+    response = await open_ticket(
+        traced_intake, traced_keys, ticket_body(customer_id), str(uuid.uuid4())
+    )
+    assert response.status_code == 202, response.text
+    ticket_id = response.json()["ticket_id"]
+
+    async def the_post() -> ReceivedSpan | None:
+        return next(
+            (
+                s
+                for s in span_sink.spans()
+                if s.name == "POST /v1/tickets"
+                and s.attributes.get("http.response.status_code") == "202"
+            ),
+            None,
+        )
+
+    post = await until(the_post, "intake's span of the POST")
+    trace_id = post.trace_id
+
+    async def the_whole_trace() -> list[ReceivedSpan] | None:
+        spans = [s for s in span_sink.spans() if s.trace_id == trace_id]
+        sent = any(s.name == "webhook send" for s in spans)
+        return spans if sent and {s.service for s in spans} >= SERVICES else None
+
+    spans = await until(the_whole_trace, "spans of intake, workflow and notifier in one trace")
+    names = {(s.service, s.name) for s in spans}
+    assert ("switchboard-workflow", "OpenTicket apply") in names
+    assert ("switchboard-notifier", "TicketOpened notify") in names
+    assert ("switchboard-notifier", "notification deliver") in names
+    applied = next(s for s in spans if s.name == "OpenTicket apply")
+    assert applied.attributes["switchboard.ticket_id"] == ticket_id
+    webhook = next(s for s in spans if s.name == "webhook send")
+    assert webhook.attributes["http.response.status_code"] == "200"
+    by_id = {s.span_id: s for s in spans}
+    assert all(s.parent_span_id in by_id for s in spans if s is not post), "one tree"
+
+    workflow_log = traced_platform.services["workflow"].process.log_file
+    lines = log_lines(workflow_log)
+    assert any(
+        line.get("ticket_id") == ticket_id and line.get("trace_id") == trace_id for line in lines
+    ), "a workflow log line naming the ticket and its trace"

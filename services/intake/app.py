@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from services.intake.api import router
 from services.intake.auth import ApiKeys
 from services.intake.commands import CommandBus, Publishers
+from services.intake.console.routes import install_console
 from services.intake.customers.directory import Customers
 from services.intake.errors import register_error_handlers
 from services.intake.health import build_health_router
@@ -82,6 +83,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         yield
         connecting.cancel()
         await asyncio.gather(connecting, return_exceptions=True)
+        await console.stop()
         await bus.close()
         await client.close()
         tracing.shutdown()
@@ -97,6 +99,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.state.api_keys = ApiKeys(database[Collections.API_KEYS], settings.api_key_cache_s)
     app.include_router(router)
     app.include_router(build_health_router(bus, database))
+    console = install_console(app, settings, database)
     register_error_handlers(app, settings.retry_after_s)
     # The last added runs first: a caller over its rate is refused before its body is read.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -67,7 +67,10 @@ class ApiKeys:
         self._found.pop(hashed, None)
 
     async def caller_for(self, key: str) -> Caller | None:
-        hashed = hash_key(key)
+        return await self.caller_for_hash(hash_key(key))
+
+    async def caller_for_hash(self, hashed: str) -> Caller | None:
+        """The caller whose key has this hash; a console session names its key so."""
         if hashed in self._found:
             return self._found[hashed]
         record = await self._keys.find_one({"_id": hashed})

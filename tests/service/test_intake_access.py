@@ -87,6 +87,12 @@ ACCESS: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("GET", "/v1/incidents"): (401, 403, 200, 200),  # acme: only incidents that hit acme
     ("GET", I): (401, 403, 200, 403),
     ("GET", f"{I}/tickets"): (401, 403, 200, 403),
+    # The operator console: agents only, by key or by the session cookie signing in sets.
+    ("POST", "/console/session"): (401, 403, 204, 403),
+    ("GET", "/console/session"): (401, 403, 200, 403),
+    ("DELETE", "/console/session"): (401, 403, 204, 403),
+    ("GET", "/console/stream"): (401, 403, NOT_CALLED, 403),  # see tests/service/test_console
+    ("GET", "/console/tickets/{ticket_id}/timeline"): (401, 403, 200, 403),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz")}  # no key; covered by the health tests
 

@@ -86,3 +86,73 @@ async def test_the_figures_of_every_service_move_as_a_ticket_and_a_poison_messag
         "handler": TICKET_COMMANDS.name,
     }
     assert value(workflow, "faststream_received_messages_total", **consumed) >= 2
+
+
+def summed(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of every sample of `name` whose labels include these."""
+    wanted = set(labels.items())
+    return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
+
+
+async def test_an_operator_sees_open_tickets_by_priority_a_broadcast_reach_its_total_and_no_lag(
+    platform: Platform,
+    intake: httpx.AsyncClient,
+    keys: Keys,
+    webhook_sink: WebhookSink,
+) -> None:
+    workflow_url = platform.services["workflow"].url
+    notifier_url = platform.services["notifier"].url
+    p1_before = summed(await scrape(workflow_url), "switchboard_tickets_open", priority="p1")
+    customer_id = await new_customer(intake, keys, webhook_sink.url)
+    outage = ticket_body(
+        customer_id, category="service_outage", affected={"region": f"r-{uuid.uuid4().hex[:8]}"}
+    )
+    response = await open_ticket(intake, keys, outage, str(uuid.uuid4()))
+    assert response.status_code == 202, response.text
+
+    async def p1_raised() -> Samples | None:
+        now = await scrape(workflow_url)
+        return now if summed(now, "switchboard_tickets_open", priority="p1") > p1_before else None
+
+    workflow = await until(p1_raised, "the open p1 tickets gauge rises")
+    assert summed(workflow, "switchboard_tickets_open", status="triaged", priority="p1") >= 1
+
+    declared = await intake.post(
+        "/v1/incidents",
+        json={
+            "title": "Calls fail",
+            "severity": "major",
+            "scope": {"customer_ids": [customer_id]},
+            "message": "Calls fail; we are on it.",
+        },
+        headers={"X-API-Key": keys.system, "Idempotency-Key": f"metrics-{customer_id}"},
+    )
+    assert declared.status_code == 202, declared.text
+    incident = {"incident_id": declared.json()["incident_id"], "event_type": "IncidentDeclared"}
+
+    async def broadcast_done() -> Samples | None:
+        now = await scrape(notifier_url)
+        planned = value(now, "switchboard_broadcast_notifications", **incident, state="planned")
+        delivered = value(now, "switchboard_broadcast_notifications", **incident, state="delivered")
+        return now if planned and delivered == planned else None
+
+    notifier = await until(broadcast_done, "the broadcast's delivered reach its planned total")
+    assert value(notifier, "switchboard_broadcast_customers", **incident) == 1
+    for state in ("failed", "pending"):
+        assert value(notifier, "switchboard_broadcast_notifications", **incident, state=state) == 0
+    planned = value(notifier, "switchboard_broadcast_notifications", **incident, state="planned")
+    notified = value(notifier, "switchboard_broadcast_notifications", **incident, state="notified")
+    assert notified == planned == 2  # in-app and the webhook
+
+    commands = {"group": "switchboard-workflow", "topic": TICKET_COMMANDS.name}
+
+    async def caught_up() -> Samples | None:
+        now = await scrape(workflow_url)
+        lags = [
+            v
+            for (n, labels), v in now.items()
+            if n == "switchboard_consumer_lag" and set(commands.items()) <= labels
+        ]
+        return now if len(lags) == TICKET_COMMANDS.partitions and not any(lags) else None
+
+    await until(caught_up, "the workflow reports every ticket-commands partition, caught up")

@@ -33,7 +33,8 @@ class handling:
         self._token: Token[Mapping[str, str]] | None = None
 
     def __enter__(self) -> None:
-        self._token = _HANDLING.set({**_HANDLING.get(), **self._ids})
+        outer = _HANDLING.get()
+        self._token = _HANDLING.set({**outer, **self._ids} if outer else self._ids)
 
     def __exit__(self, *_exc: object) -> None:
         if self._token is not None:

@@ -82,10 +82,14 @@ def command_route(
     )
 
 
+PROBLEM_PATHS = ("/v1/", "/console/")
+
+
 def with_problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI document with every /v1 error answer served as application/problem+json."""
+    """The OpenAPI document with every /v1 and /console error answer served as
+    application/problem+json."""
     for path, operations in document.get("paths", {}).items():
-        if not path.startswith("/v1"):
+        if not path.startswith(PROBLEM_PATHS):
             continue
         for operation in operations.values():
             for code, response in operation.get("responses", {}).items():

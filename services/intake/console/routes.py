@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
@@ -25,7 +25,7 @@ from services.intake.console.hub import ConsoleHub
 from services.intake.console.sessions import COOKIE, COOKIE_PATH, ConsoleAgent, SessionSigner
 from services.intake.console.strings import LANGUAGES, TABLES, language_for
 from services.intake.dependencies import ReadsDep, TicketIdPath
-from services.intake.problems import Problem
+from services.intake.responses import EVERY_ROUTE, Responses, problem
 from services.intake.settings import IntakeSettings
 from services.intake.tickets.documents import TimelineItem
 from shared.mongo import Database
@@ -43,9 +43,10 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-NEEDS_AGENT: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Not signed in, and no agent's key"},
-    403: {"model": Problem, "description": "The key is not an agent's"},
+NEEDS_AGENT: Responses = {
+    401: problem("Not signed in, and no agent's key"),
+    403: problem("The key is not an agent's"),
+    422: EVERY_ROUTE[422],
 }
 
 router = APIRouter(prefix="/console", tags=["console"])
@@ -149,7 +150,7 @@ async def _frames(hub: ConsoleHub) -> AsyncIterator[ServerSentEvent]:
 
 @router.get(
     "/tickets/{ticket_id}/timeline",
-    responses={**NEEDS_AGENT, 404: {"model": Problem, "description": "No such ticket"}},
+    responses={**NEEDS_AGENT, 404: problem("No such ticket")},
     summary="A ticket's timeline with its delivery attempts, for the console (role: agent)",
 )
 async def timeline(

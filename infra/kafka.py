@@ -58,10 +58,23 @@ class KafkaServer:
         """The generated server.properties."""
         return self.data_dir / "server.properties"
 
+    @property
+    def log_file(self) -> Path:
+        """Where the broker's stdout and stderr go (its own log is `server.log` beside it)."""
+        return self._process.log_file
+
     def start(self) -> int:
         """Write the config, format storage on first use, launch the broker; return its pid."""
         if self.running():
             raise ServerError(f"kafka is already running (pid {self.pid})")
+        return self._process.start(self.prepare(), self.bootstrap_servers)
+
+    def prepare(self) -> tuple[str, ...]:
+        """Write the config and format storage on first use; the command that runs the broker.
+
+        The command alone may be run again and again on the same folders (a supervisor
+        restarting a broker that died).
+        """
         if port_open(self.port) or port_open(self.controller_port):
             raise ServerError(f"kafka ports {self.port}/{self.controller_port} are in use")
         libs = self.libs_dir or ensure_kafka_libs()
@@ -69,7 +82,7 @@ class KafkaServer:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._write_properties()
         self._format_storage(java, libs)
-        return self._process.start(self._server_command(java, libs), self.bootstrap_servers)
+        return tuple(self._server_command(java, libs))
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until the broker answers a metadata request; raise with its log if it dies."""

@@ -23,6 +23,8 @@ from infra.store import mongo_answers
 from infra.supervisor import describe_exit
 
 SINKS_DIR = "sinks"
+SERVER_NAMES = ("kafka", "store")
+SERVER_PROBES: dict[str, Callable[[str], bool]] = {"kafka": kafka_answers, "store": mongo_answers}
 ROW = "{:<10} {:<11} {:>8} {:>8} {:>9}  {}"
 
 
@@ -45,46 +47,48 @@ def show_status(state_dir: Path) -> int:
     except ControlError as error:
         answer = {"services": [], "error": str(error)}
     print(ROW.format("name", "state", "pid", "uptime", "restarts", "notes"))
-    healthy = _print_services(answer)
-    healthy = _print_server("kafka", state_dir / "kafka.pid", kafka_answers) and healthy
-    healthy = _print_server("store", state_dir / "store.pid", mongo_answers) and healthy
+    rows = {row["name"]: row for row in answer["services"]}
+    services = {name: row for name, row in rows.items() if name not in SERVER_NAMES}
+    healthy = _print_services(answer, services or dict.fromkeys(SERVICE_NAMES))
+    for name in SERVER_NAMES:
+        if name in rows:  # run by `up`'s supervisor
+            healthy = _print_supervised_server(rows[name]) and healthy
+        else:
+            healthy = _print_server(name, state_dir / f"{name}.pid") and healthy
     for sink, where in answer.get("sinks", {}).items():
         print(f"{sink} sink: {where}")
     return 0 if healthy else 1
 
 
-def _print_services(answer: dict[str, Any]) -> bool:
-    rows = {row["name"]: row for row in answer["services"]}
-    healthy = bool(rows)
-    for name in rows or SERVICE_NAMES:
-        row = rows.get(name)
+def _print_services(answer: dict[str, Any], rows: dict[str, dict[str, Any] | None]) -> bool:
+    healthy = True
+    for name, row in rows.items():
         if row is None:
+            healthy = False
             print(ROW.format(name, "stopped", "-", "-", "-", answer.get("error", "")))
             continue
         ready = row["state"] == "running" and _service_ready(row["address"])
         healthy = healthy and ready
-        print(
-            ROW.format(
-                name,
-                row["state"],
-                row["pid"] or "-",
-                _duration(row["uptime_s"]),
-                row["restarts"],
-                _service_notes(row, ready),
-            )
-        )
+        _print_child(row, "ready" if ready else "NOT ready")
     return healthy
 
 
-def _service_notes(row: dict[str, Any], ready: bool) -> str:
+def _print_supervised_server(row: dict[str, Any]) -> bool:
+    answers = row["state"] == "running" and SERVER_PROBES[row["name"]](row["address"])
+    _print_child(row, "answering" if answers else "NOT answering")
+    return answers
+
+
+def _print_child(row: dict[str, Any], health: str) -> None:
     notes = [row["address"]]
     if row["state"] == "running":
-        notes.append("ready" if ready else "NOT ready")
+        notes.append(health)
     if row["restart_in_s"] is not None:
         notes.append(f"restart in {row['restart_in_s']:.1f} s")
     if row["last_exit"] is not None:
         notes.append(f"last exit: {describe_exit(row['last_exit'])}")
-    return ", ".join(notes)
+    pid, uptime = row["pid"] or "-", _duration(row["uptime_s"])
+    print(ROW.format(row["name"], row["state"], pid, uptime, row["restarts"], ", ".join(notes)))
 
 
 def _service_ready(url: str) -> bool:
@@ -94,15 +98,16 @@ def _service_ready(url: str) -> bool:
         return False
 
 
-def _print_server(name: str, pid_file: Path, answers: Callable[[str], bool]) -> bool:
+def _print_server(name: str, pid_file: Path) -> bool:
+    """A server `up` does not supervise (`python -m infra start` started it): its pid file."""
     record = read_pid_file(pid_file)
     if record is None:
         print(ROW.format(name, "stopped", "-", "-", "-", ""))
         return False
     uptime = time.time() - pid_file.stat().st_mtime  # the pid file is written at start
-    up = answers(record.address)
+    up = SERVER_PROBES[name](record.address)
     state = "running" if up else "stopped"
-    note = f"{record.address}, {'answering' if up else 'NOT answering'}"
+    note = f"{record.address}, {'answering' if up else 'NOT answering'}, not supervised"
     print(ROW.format(name, state, record.pid, _duration(uptime if up else None), "-", note))
     return up
 
@@ -119,7 +124,7 @@ def _duration(seconds: float | None) -> str:
 
 
 def restart(state_dir: Path, service: str) -> int:
-    """Ask the running `up` to restart one service; 0 once it runs again."""
+    """Ask the running `up` to restart one service, Kafka or the store; 0 once it runs again."""
     try:
         answer = asyncio.run(
             request(state_dir / SOCKET_NAME, {"command": "restart", "service": service})
@@ -152,8 +157,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="each service, Kafka and the store")
-    restart_command = commands.add_parser("restart", help="restart one service")
-    restart_command.add_argument("service", choices=SERVICE_NAMES)
+    restart_command = commands.add_parser(
+        "restart", help="restart one service, Kafka or the store (gracefully)"
+    )
+    restart_command.add_argument("service", choices=(*SERVICE_NAMES, *SERVER_NAMES))
     sinks = commands.add_parser("sinks", help="what the email and SMS sinks received")
     sinks.add_argument("--last", type=int, default=10, help="how many of each (default 10)")
     sinks.add_argument("--json", action="store_true", help="as JSON")

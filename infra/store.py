@@ -47,11 +47,19 @@ class StoreServer:
         """Launch the store; return its pid."""
         if self.running():
             raise ServerError(f"store is already running (pid {self.pid})")
+        return self._process.start(self.prepare(), self.url)
+
+    def prepare(self) -> tuple[str, ...]:
+        """Build the runtime if needed; the command that runs the store on its data folder.
+
+        The command alone may be run again and again (a supervisor restarting a store that
+        died).
+        """
         if port_open(self.port):
             raise ServerError(f"store port {self.port} is in use")
         runtime = ensure_store_runtime()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self._process.start(self._command(runtime), self.url)
+        return tuple(self._command(runtime))
 
     def _command(self, runtime: StoreRuntime) -> list[str]:
         quiet = [f"-Dorg.slf4j.simpleLogger.log.{name}=warn" for name in QUIET_LOGGERS]

@@ -221,8 +221,9 @@ class Supervisor:
     def __init__(self, specs: Iterable[ChildSpec], backoff: Backoff, report: Report) -> None:
         self.children = {spec.name: SupervisedChild(spec, backoff, report) for spec in specs}
 
-    def start(self) -> None:
-        for child in self.children.values():
+    def start(self, names: Iterable[str] | None = None) -> None:
+        """Start the children named (all of them by default)."""
+        for child in self._chosen(names):
             child.start()
 
     async def restart(self, name: str) -> int:
@@ -234,5 +235,11 @@ class Supervisor:
         now = time.monotonic()
         return [child.status(now) for child in self.children.values()]
 
-    async def stop(self) -> None:
-        await asyncio.gather(*(child.stop() for child in self.children.values()))
+    async def stop(self, names: Iterable[str] | None = None) -> None:
+        """Stop the children named (all of them by default), side by side."""
+        await asyncio.gather(*(child.stop() for child in self._chosen(names)))
+
+    def _chosen(self, names: Iterable[str] | None) -> list[SupervisedChild]:
+        if names is None:
+            return list(self.children.values())
+        return [self.children[name] for name in names]

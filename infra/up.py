@@ -1,7 +1,8 @@
 """`python -m infra.up`: Kafka, the store, the development sinks and the three services, supervised.
 
-Every service runs under a supervisor that restarts it when it exits; `./switchboard status`
-and `./switchboard restart SERVICE` talk to it over its control socket. Up until Ctrl-C.
+Kafka, the store and every service run under a supervisor that restarts each one when it
+exits; `./switchboard status` and `./switchboard restart NAME` talk to it over its control
+socket. Up until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ import httpx
 from pydantic import ValidationError
 
 from infra.control import SOCKET_NAME, ControlError, ControlServer, supervisor_answers
+from infra.kafka import KafkaServer
 from infra.manage import SINKS_DIR
 from infra.paths import default_state_dir, env_port
-from infra.processes import ServerError
-from infra.provision import ProvisionError
-from infra.services import READY_TIMEOUT, Platform
+from infra.processes import ServerError, log_tail
+from infra.provision import ProvisionError, provision_all
+from infra.services import READY_TIMEOUT, SERVICE_NAMES, Platform
 from infra.sinks import DevelopmentSinks, SinkAddresses
+from infra.stack import READY_TIMEOUT as SERVERS_READY_TIMEOUT
 from infra.stack import LocalStack
+from infra.store import StoreServer
 from infra.supervisor import Backoff, ChildSpec, Report, Supervisor
 from services.notifier.settings import NotifierSettings
 
@@ -36,7 +40,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    state_dir = default_state_dir()
+    state_dir: Path = args.state_dir
     control_path = state_dir / SOCKET_NAME
     if asyncio.run(supervisor_answers(control_path)):
         _say("already up (see `./switchboard status`)")
@@ -47,48 +51,90 @@ def main(argv: Sequence[str] | None = None) -> int:
         env_port("SWITCHBOARD_KAFKA_CONTROLLER_PORT", 9093),
         env_port("SWITCHBOARD_MONGO_PORT", 27017),
     )
-    # Servers someone started before (`python -m infra start`) are left running at exit.
-    started_here = not (stack.kafka.adopt() and stack.store.adopt())
-    stack.stop_at_exit = started_here
+    stack.stop_at_exit = False  # what `up` starts, its supervisor stops
     try:
-        _say("starting Kafka and the document store (the first run downloads them)")
-        stack.start()
-        return asyncio.run(_run(stack, state_dir, sinks=not args.no_sinks))
+        _say("preparing Kafka and the document store (the first run downloads them)")
+        servers = _server_specs(stack)
+        return asyncio.run(_run(stack, servers, state_dir, sinks=not args.no_sinks))
     except (ServerError, ProvisionError, ControlError) as error:
         _say(f"failed: {error}")
         return 1
-    finally:
-        if started_here:
-            _say("stopping Kafka and the document store")
-            stack.stop()
 
 
-async def _run(stack: LocalStack, state_dir: Path, *, sinks: bool) -> int:
+def _server_specs(stack: LocalStack) -> list[ChildSpec]:
+    """Kafka and the store as supervised children, but for one already running.
+
+    A server that runs already (`python -m infra start`, or left by an `up` that was killed)
+    is not this process's child, so it cannot be watched for its exit: it is used as it is,
+    and left running at exit.
+    """
+    provision_all()  # both builds at once on a cold cache, instant on a warm one
+    servers: dict[str, tuple[KafkaServer | StoreServer, str]] = {
+        "kafka": (stack.kafka, stack.kafka_bootstrap),
+        "store": (stack.store, stack.mongo_url),
+    }
+    specs = []
+    for name, (server, address) in servers.items():
+        record = server.adopt()
+        if record is not None:
+            _say(f"{name}: already running (pid {record.pid}); used as it is, not supervised")
+            continue
+        argv = server.prepare()
+        specs.append(ChildSpec(name, argv, server.log_file, None, server.pid_file, address))
+    return specs
+
+
+async def _run(stack: LocalStack, servers: list[ChildSpec], state_dir: Path, *, sinks: bool) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     platform = _platform(stack, state_dir)
-    supervisor = Supervisor(_service_specs(platform, state_dir), Backoff(), _reporter(platform))
+    specs = [*servers, *_service_specs(platform, state_dir)]
+    supervisor = Supervisor(specs, Backoff(), _reporter(platform))
     development_sinks = _development_sinks(state_dir) if sinks else None
     sink_status = await _start_sinks(development_sinks)
     control = ControlServer(supervisor, state_dir / SOCKET_NAME, {"sinks": sink_status})
+    server_names = [spec.name for spec in servers]
     try:
         await control.start()
+        if server_names:
+            _say(f"starting {' and '.join(server_names)} under the supervisor")
+        supervisor.start(server_names)
+        await _wait_answering(stack, stop)
         _stop_leftovers(platform)
-        _say("starting workflow, notifier and intake, each under a supervisor")
-        supervisor.start()
+        _say("starting workflow, notifier and intake under the supervisor")
+        supervisor.start(SERVICE_NAMES)
         await _wait_ready(platform, stop)
         if not stop.is_set():
             _print_urls(stack, platform, sink_status)
         await stop.wait()
     finally:
-        _say("stopping the services")
         await control.stop()
-        await supervisor.stop()
+        _say("stopping the services")
+        await supervisor.stop(SERVICE_NAMES)
+        if server_names:
+            _say(f"stopping {' and '.join(server_names)}")
+            await supervisor.stop(server_names)
         if development_sinks is not None:
             await development_sinks.stop()
     return 0
+
+
+async def _wait_answering(stack: LocalStack, stop: asyncio.Event) -> None:
+    """Until Kafka and the store both answer (or a stop signal); a crash is the supervisor's."""
+    deadline = time.monotonic() + SERVERS_READY_TIMEOUT
+    probes = {"kafka": stack.kafka.is_ready, "store": stack.store.is_ready}
+    logs = {"kafka": [stack.kafka.log_file], "store": [stack.store.log_file]}
+    while probes and not stop.is_set():
+        for name, answers in list(probes.items()):
+            if await asyncio.to_thread(answers):
+                del probes[name]
+        if probes and time.monotonic() > deadline:
+            late = ", ".join(probes)
+            tails = log_tail([file for name in probes for file in logs[name]])
+            raise ServerError(f"not answering after {SERVERS_READY_TIMEOUT:.0f} s: {late}\n{tails}")
+        await asyncio.sleep(0.2)
 
 
 def _platform(stack: LocalStack, state_dir: Path) -> Platform:
@@ -208,7 +254,7 @@ def _print_urls(stack: LocalStack, platform: Platform, sinks: dict[str, str]) ->
         f"  logs           {platform.log_dir}\n"
         "Issue an API key:  .venv/bin/python -m services.intake.apikeys crm system\n"
         "Try it:            ./switchboard demo\n"
-        "Status, restart:   ./switchboard status; ./switchboard restart SERVICE\n"
+        "Status, restart:   ./switchboard status; ./switchboard restart NAME\n"
         "What sinks got:    ./switchboard sinks\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
@@ -217,6 +263,12 @@ def _print_urls(stack: LocalStack, platform: Platform, sinks: dict[str, str]) ->
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard up", description=__doc__)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=default_state_dir(),
+        help="pid files, data, logs and the control socket (default: <cache>/run)",
+    )
     parser.add_argument(
         "--no-sinks", action="store_true", help="start no development email or SMS sink"
     )

@@ -13,7 +13,7 @@ import pytest
 
 from infra.control import SOCKET_NAME, ControlError, ControlServer, request
 from infra.manage import main as manage
-from infra.processes import read_pid_file
+from infra.processes import free_port, read_pid_file
 from infra.supervisor import Backoff, ChildSpec, ChildState, Supervisor
 
 SLEEPER = "import time; time.sleep(60)"
@@ -189,3 +189,40 @@ def test_status_without_up_says_so(tmp_path: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert code == 1
     assert re.search(r"^intake\s+stopped .*`./switchboard up` is not running", out, re.MULTILINE)
+
+
+async def test_status_shows_a_supervised_store_with_its_restarts_and_probe(
+    tmp_path: Path, reports: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ChildSpec(
+        name="store",
+        argv=(sys.executable, "-c", SLEEPER),
+        log_file=tmp_path / "logs" / "store.log",
+        address=f"mongodb://127.0.0.1:{free_port()}/",  # nothing answers there
+    )
+    running = Supervisor([spec(tmp_path, "sleeper", SLEEPER), store], FAST, reports.append)
+    running.start()
+    server = ControlServer(running, tmp_path / SOCKET_NAME, {})
+    await server.start()
+    try:
+        pid = running.children["store"].status(time.monotonic()).pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        await eventually(lambda: running.children["store"].state is ChildState.RUNNING)
+        await eventually(lambda: running.children["store"].restarts == 1)
+
+        code = await asyncio.to_thread(manage, ["--state-dir", str(tmp_path), "status"])
+    finally:
+        await server.stop()
+        await running.stop()
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert re.search(
+        r"^store\s+running\s+\d+\s+\d+s\s+1\s+mongodb://\S+, NOT answering, "
+        r"last exit: signal SIGKILL$",
+        out,
+        re.MULTILINE,
+    )
+    assert re.search(r"^sleeper\s+running", out, re.MULTILINE)
+    assert "not supervised" not in out

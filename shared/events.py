@@ -335,6 +335,7 @@ class SlaBreached(Event):
     type: Literal["SlaBreached"] = "SlaBreached"
     clock: SlaClock
     due_at: AwareDatetime
+    priority: Priority | None = None  # the ticket's when it breached; absent on older events
 
 
 class TicketEscalated(Event):

@@ -74,4 +74,6 @@ def configure_logging(service: str, level: str) -> None:
     root.setLevel(level.upper())
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("pymongo").setLevel(logging.WARNING)
+    # httpx logs every request's URL at INFO; some URLs (a chat webhook's) are secrets.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger(service).setLevel(level.upper())

@@ -2,12 +2,15 @@
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 from faststream.asgi import AsgiFastStream
 from prometheus_client import CollectorRegistry
 
+from services.notifier.alerts.chat import ChatWebhook
+from services.notifier.alerts.relay import AlertRelay
 from services.notifier.broadcasts.deliveries import BroadcastContacts, BroadcastDeliveries
 from services.notifier.broadcasts.plans import BroadcastPlanner, KafkaChunkQueue
 from services.notifier.broadcasts.store import BroadcastStore
@@ -23,7 +26,11 @@ from services.notifier.notifications.delivery_events import KafkaDeliveryEvents
 from services.notifier.notifications.plans import TicketNotifications
 from services.notifier.notifications.store import NotificationStore
 from services.notifier.settings import NotifierSettings
-from services.notifier.subscribers import build_broadcast_router, build_router
+from services.notifier.subscribers import (
+    build_alert_router,
+    build_broadcast_router,
+    build_router,
+)
 from shared.asyncapi import asyncapi_route, service_asyncapi
 from shared.deliveries import NotificationEvent
 from shared.incidents import BroadcastChunk
@@ -49,6 +56,23 @@ def build_channels(
         Channel.SMS.value: SmsChannel.from_settings(settings, http),
         Channel.WEBHOOK.value: webhooks,
     }
+
+
+@dataclass(frozen=True)
+class Alerts:
+    relay: AlertRelay
+    http: httpx.AsyncClient
+
+
+def build_alerts(settings: NotifierSettings) -> Alerts | None:
+    """Operator alerts to the chat webhook, when one is set."""
+    if not settings.alert_webhook_url.get_secret_value():
+        return None
+    http = httpx.AsyncClient(
+        timeout=settings.alert_timeout_s, headers={"User-Agent": "Switchboard-Notifier/1"}
+    )
+    chat = ChatWebhook(settings.alert_webhook_url, http, settings.alert_backoff_max_s)
+    return Alerts(AlertRelay(chat, settings.alert_interval_s), http)
 
 
 def create_app(settings: NotifierSettings) -> AsgiFastStream:
@@ -120,6 +144,11 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
             planner, chunk_deliveries, settings.notifier_group, settings.broadcast_chunk_workers
         )
     )
+    alerts = build_alerts(settings)
+    if alerts is not None:
+        broker.include_router(
+            build_alert_router(alerts.relay, settings.notifier_group, settings.consumer_batch)
+        )
     tasks: set[asyncio.Task[None]] = set()
 
     async def prepare() -> None:
@@ -128,6 +157,8 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
 
     async def start_worker() -> None:
         tasks.add(asyncio.create_task(worker.run(), name="delivery-worker"))
+        if alerts is not None:
+            tasks.add(asyncio.create_task(alerts.relay.run(), name="alert-relay"))
 
     async def stop() -> None:
         for task in tasks:
@@ -135,6 +166,8 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         await asyncio.gather(*tasks, return_exceptions=True)
         await http.aclose()
         await webhooks.aclose()
+        if alerts is not None:
+            await alerts.http.aclose()
         await client.close()
         tracing.shutdown()
 

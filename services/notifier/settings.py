@@ -1,8 +1,10 @@
 """Notifier settings; the defaults suit local development (an SMTP sink on port 1025)."""
 
+import re
 from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
@@ -11,6 +13,9 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class NotifierSettings(ServiceSettings):
+    # A refused value is not echoed back: some (the alert webhook's URL) are secrets.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     notifier_port: Port = 8002
     notifier_group: str = "switchboard-notifier"
     delivery_max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
@@ -58,6 +63,22 @@ class NotifierSettings(ServiceSettings):
     sms_gateway_token: SecretStr = SecretStr("development-sms-token")
     sms_sender: Annotated[str, Field(min_length=1, max_length=16)] = "Switchboard"
     sms_timeout_s: Seconds = 10.0
+    # Operator alerts (incident declared, p1 SLA breach, dead letter) as a chat webhook's
+    # `{"text": ...}` POST (Slack, Mattermost, Teams workflows); empty: no alerts. A secret.
+    alert_webhook_url: SecretStr = SecretStr("")
+    # At most one alert message per this long; whatever arrives meanwhile becomes one summary.
+    alert_interval_s: Seconds = 10.0
+    alert_timeout_s: Seconds = 10.0
+    # Longest wait between tries of an alert the chat service did not take.
+    alert_backoff_max_s: Seconds = 60.0
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _alert_webhook_is_http(cls, url: SecretStr) -> SecretStr:
+        value = url.get_secret_value()
+        if value and not re.fullmatch(r"https?://[^\s/]+/\S*", value):
+            raise ValueError("an http(s) URL, or empty for no alerts")
+        return url
 
     @model_validator(mode="after")
     def _smtp_login_is_complete(self) -> "NotifierSettings":

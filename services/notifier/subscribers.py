@@ -2,7 +2,10 @@
 
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
 
+from services.notifier.alerts.records import ALERT_TOPICS, alert_of
+from services.notifier.alerts.relay import AlertTaker
 from services.notifier.broadcasts.deliveries import BroadcastDeliveries
 from services.notifier.broadcasts.plans import BroadcastPlanner
 from services.notifier.notifications.plans import TicketNotifications
@@ -78,5 +81,34 @@ def build_broadcast_router(
     async def on_broadcast_chunk(chunk: BroadcastChunk) -> None:
         with handling(incident_id=chunk.event.incident_id):
             await deliveries.on_chunk(chunk)
+
+    return router
+
+
+def build_alert_router(relay: AlertTaker, group_id: str, batch: int) -> KafkaRouter:
+    """Operator alerts, in a consumer group of their own: incident, ticket and dead-letter
+    records handed to the relay, which commits their offsets once their alerts are posted."""
+    router = KafkaRouter(ack_policy=AckPolicy.MANUAL)
+
+    @router.subscriber(
+        *(topic.name for topic in ALERT_TOPICS),
+        group_id=f"{group_id}-alerts",
+        auto_offset_reset="earliest",
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+        batch=True,
+        max_records=batch,
+        ack_policy=AckPolicy.MANUAL,
+        title="operator-alerts",
+        description="Incidents declared, p1 SLA breaches and dead letters, told to operators.",
+    )
+    async def on_alert_records(message: KafkaMessage) -> None:
+        raw = message.raw_message  # a tuple of records (a list in the in-memory broker)
+        records = raw if isinstance(raw, tuple | list) else (raw,)
+        relay.take(
+            [alert for record in records if (alert := alert_of(record)) is not None],
+            [(record.topic, record.partition, record.offset) for record in records],
+            message.consumer,  # type: ignore[arg-type]  # the AIOKafkaConsumer itself
+        )
 
     return router

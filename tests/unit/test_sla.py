@@ -176,10 +176,11 @@ def test_a_missed_first_response_is_breached_and_escalated_once() -> None:
 
     breached, escalated = decision.events
     assert isinstance(breached, SlaBreached)
-    assert (breached.clock, breached.due_at, breached.actor) == (
+    assert (breached.clock, breached.due_at, breached.actor, breached.priority) == (
         SlaClock.FIRST_RESPONSE,
         at(hours(4)),
         WORKFLOW,
+        ticket.priority,  # operators are alerted by it
     )
     assert isinstance(escalated, TicketEscalated)
     assert (escalated.from_tier, escalated.to_tier) == ("level_1", "level_2")

@@ -398,7 +398,12 @@ def _resolve_with_incident(change: Change, command: ResolveWithIncident) -> None
 
 def _breach(change: Change, clock: SlaClock, due_at: datetime) -> None:
     change.emit(
-        SlaBreached, WORKFLOW, clock=clock, due_at=due_at, reason=f"{clock.value} target missed"
+        SlaBreached,
+        WORKFLOW,
+        clock=clock,
+        due_at=due_at,
+        priority=change.ticket.priority,
+        reason=f"{clock.value} target missed",
     )
     change.escalate(reason=f"{clock.value} target missed")
 

@@ -23,6 +23,7 @@ from shared.mongo import Database, Document
 from shared.vocabulary import Role
 from tests.e2e.desk import Desk
 from tests.e2e.support import (
+    ChatInbox,
     Endpoints,
     Keys,
     Mailbox,
@@ -56,6 +57,8 @@ FAST_TIMINGS = {
     "SWITCHBOARD_LOG_LEVEL": "INFO",
 }
 MAIL_FROM = "Switchboard Support <support@switchboard.example>"
+# The chat webhook's path holds its secret, as a Slack incoming webhook's does.
+ALERT_WEBHOOK_PATH = f"/services/T0E2E/B0E2E/{uuid.uuid4().hex}"
 SMS_GATEWAY_TOKEN = "e2e-sms-gateway-token"
 
 
@@ -96,14 +99,24 @@ def sms_gateway() -> Iterator[SmsGateway]:
 
 
 @pytest.fixture(scope="session")
+def chat_inbox() -> Iterator[ChatInbox]:
+    """A real HTTP server standing in for the operators' chat webhook."""
+    with recording_server(ALERT_WEBHOOK_PATH, ChatInbox) as inbox:
+        yield inbox
+
+
+@pytest.fixture(scope="session")
 def platform(
     endpoints: Endpoints,
     database_name: str,
     mailbox: Mailbox,
     sms_gateway: SmsGateway,
+    chat_inbox: ChatInbox,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Platform]:
     channels = {
+        "SWITCHBOARD_ALERT_WEBHOOK_URL": chat_inbox.url,
+        "SWITCHBOARD_ALERT_INTERVAL_S": "0.5",
         "SWITCHBOARD_SMTP_HOST": mailbox.host,
         "SWITCHBOARD_SMTP_PORT": str(mailbox.port),
         "SWITCHBOARD_MAIL_FROM": MAIL_FROM,

@@ -82,6 +82,24 @@ class SmsGateway:
             return [r for r in self.received if r.json().get("to") == number]
 
 
+@dataclass
+class ChatInbox:
+    """A real HTTP server standing in for a chat webhook: keeps the text of every message."""
+
+    url: str
+    texts: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, request: ReceivedRequest) -> int:
+        with self.lock:
+            self.texts.append(str(request.json()["text"]))
+        return 200
+
+    def naming(self, *words: str) -> list[str]:
+        with self.lock:
+            return [text for text in self.texts if all(word in text for word in words)]
+
+
 @dataclass(frozen=True)
 class ReceivedEmail:
     recipients: list[str]  # the SMTP envelope's, not the To header's

@@ -16,8 +16,13 @@ class Environment(StrEnum):
 class ServiceSettings(BaseSettings):
     """Read from `SWITCHBOARD_*` environment variables (or a `.env` file)."""
 
+    # A refused value is named but never echoed: it may be a secret set on the wrong variable.
     model_config = SettingsConfigDict(
-        env_prefix="SWITCHBOARD_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="SWITCHBOARD_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     environment: Environment = Environment.DEVELOPMENT

@@ -29,9 +29,10 @@ class SpanSink:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint  # the base URL, as SWITCHBOARD_OTLP_ENDPOINT takes it
         self._spans: list[ReceivedSpan] = []
+        self._authorizations: list[str] = []
         self._lock = threading.Lock()
 
-    def receive(self, body: bytes) -> None:
+    def receive(self, body: bytes, authorization: str = "") -> None:
         request = ExportTraceServiceRequest.FromString(body)
         received = [
             ReceivedSpan(
@@ -48,10 +49,16 @@ class SpanSink:
         ]
         with self._lock:
             self._spans.extend(received)
+            self._authorizations.append(authorization)
 
     def spans(self) -> list[ReceivedSpan]:
         with self._lock:
             return list(self._spans)
+
+    def authorizations(self) -> list[str]:
+        """The `Authorization` header of each export received ("" when there was none)."""
+        with self._lock:
+            return list(self._authorizations)
 
 
 def _service_of(resource_spans: object) -> str:
@@ -82,7 +89,7 @@ def otlp_receiver() -> Iterator[SpanSink]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            sink.receive(body)
+            sink.receive(body, self.headers.get("Authorization", ""))
             answer = ExportTraceServiceResponse().SerializeToString()
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")

@@ -21,6 +21,13 @@ from services.intake.apikeys import issue_key
 from services.intake.settings import IntakeSettings
 from shared.mongo import Database, Document
 from shared.vocabulary import Role
+from tests.containers import (
+    Source,
+    choose_infrastructure,
+    docker_engine_problem,
+    kafka_broker,
+    mongo_replica_set,
+)
 from tests.e2e.desk import Desk
 from tests.e2e.support import (
     ChatInbox,
@@ -64,8 +71,17 @@ SMS_GATEWAY_TOKEN = "e2e-sms-gateway-token"
 
 @pytest.fixture(scope="session")
 def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
-    if os.environ.get(KAFKA_ENV) and os.environ.get(MONGO_ENV):
+    infrastructure = choose_infrastructure(
+        os.environ, given=(KAFKA_ENV, MONGO_ENV), engine_answers=docker_engine_problem
+    )
+    if infrastructure.source is Source.GIVEN:
         yield Endpoints(os.environ[KAFKA_ENV], os.environ[MONGO_ENV])
+        return
+    if infrastructure.source is Source.ABSENT:
+        pytest.skip(infrastructure.reason)
+    if infrastructure.source is Source.CONTAINERS:
+        with kafka_broker() as kafka, mongo_replica_set() as mongo:
+            yield Endpoints(kafka, mongo)
         return
     stack: LocalStack = start_local_stack(tmp_path_factory.mktemp("stack"))
     try:

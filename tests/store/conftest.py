@@ -1,8 +1,10 @@
 """Fixtures of the store conformance suite: the server under test, clients, a fresh database.
 
-The server is `SWITCHBOARD_TEST_MONGO_URL` when that is set (a real MongoDB, say); otherwise the
-suite starts the embedded store itself, on a free port in a tmp folder, and stops it by its pid
-at the end of the session. Where the embedded store is known to differ from MongoDB, a test
+The server is `SWITCHBOARD_TEST_MONGO_URL` when that is set (a real MongoDB, say); with
+SWITCHBOARD_TEST_CONTAINERS=1, MongoDB 7 as a one-node replica set in a container (skipped when
+no Docker engine answers); otherwise the suite starts the embedded store itself, on a free port
+in a tmp folder, and stops it by its pid at the end of the session. Where the embedded store is
+known to differ from MongoDB, a test
 says so with `embedded_gap`: expected to fail there, required to pass on MongoDB.
 """
 
@@ -16,6 +18,7 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 
 from shared.mongo import Database, Document
+from tests.containers import Source, choose_infrastructure, docker_engine_problem, mongo_replica_set
 from tests.store.support import WRITERS, connect, embedded_server, running
 
 MONGO_ENV = "SWITCHBOARD_TEST_MONGO_URL"
@@ -38,9 +41,18 @@ def is_embedded_store(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreUnderTest]:
-    url = os.environ.get(MONGO_ENV)
-    if url:
+    infrastructure = choose_infrastructure(
+        os.environ, given=(MONGO_ENV,), engine_answers=docker_engine_problem
+    )
+    if infrastructure.source is Source.GIVEN:
+        url = os.environ[MONGO_ENV]
         yield StoreUnderTest(url, embedded=is_embedded_store(url))
+        return
+    if infrastructure.source is Source.ABSENT:
+        pytest.skip(infrastructure.reason)
+    if infrastructure.source is Source.CONTAINERS:
+        with mongo_replica_set() as url:
+            yield StoreUnderTest(url, embedded=is_embedded_store(url))
         return
     with running(embedded_server(tmp_path_factory.mktemp("store"))) as server:
         yield StoreUnderTest(server.url, embedded=is_embedded_store(server.url))

@@ -102,10 +102,11 @@ async def _run(stack: LocalStack, servers: list[ChildSpec], state_dir: Path, *, 
             _say(f"starting {' and '.join(server_names)} under the supervisor")
         supervisor.start(server_names)
         await _wait_answering(stack, stop)
-        _stop_leftovers(platform)
-        _say("starting workflow, notifier and intake under the supervisor")
-        supervisor.start(SERVICE_NAMES)
-        await _wait_ready(platform, stop)
+        if not stop.is_set():
+            _stop_leftovers(platform)
+            _say("starting workflow, notifier and intake under the supervisor")
+            supervisor.start(SERVICE_NAMES)
+            await _wait_ready(platform, stop)
         if not stop.is_set():
             _print_urls(stack, platform, sink_status)
         await stop.wait()

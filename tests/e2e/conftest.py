@@ -90,6 +90,30 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
         stack.stop()
 
 
+@pytest.fixture(scope="module")
+def own_endpoints(
+    endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Endpoints]:
+    """A Kafka and a store of the module's own, for a platform that must not share topics with
+    the session's: the session's services would consume its commands and events as well, and
+    answer them from their own database. Servers named in the environment are shared."""
+    infrastructure = choose_infrastructure(
+        os.environ, given=(KAFKA_ENV, MONGO_ENV), engine_answers=docker_engine_problem
+    )
+    if infrastructure.source is not Source.EMBEDDED:
+        if infrastructure.source is Source.CONTAINERS:
+            with kafka_broker() as kafka, mongo_replica_set() as mongo:
+                yield Endpoints(kafka, mongo)
+            return
+        yield endpoints
+        return
+    stack: LocalStack = start_local_stack(tmp_path_factory.mktemp("own-stack"))
+    try:
+        yield Endpoints(stack.kafka_bootstrap, stack.mongo_url)
+    finally:
+        stack.stop()
+
+
 @pytest.fixture(scope="session")
 def database_name() -> str:
     return f"e2e_{uuid.uuid4().hex[:8]}"

@@ -99,7 +99,7 @@ def guarded_database() -> str:
 
 @pytest.fixture(scope="module")
 def guarded_platform(
-    endpoints: Endpoints,
+    own_endpoints: Endpoints,
     guarded_database: str,
     guarded_mailbox: Mailbox,
     sms_gateway: SmsGateway,
@@ -110,8 +110,8 @@ def guarded_platform(
     of their own (beside any other platform of the session on the same Kafka)."""
     suffix = uuid.uuid4().hex[:8]
     running = Platform(
-        kafka_bootstrap=endpoints.kafka_bootstrap,
-        mongo_url=endpoints.mongo_url,
+        kafka_bootstrap=own_endpoints.kafka_bootstrap,
+        mongo_url=own_endpoints.mongo_url,
         log_dir=tmp_path_factory.mktemp("secrets-logs"),
         database=guarded_database,
         extra_env={
@@ -141,8 +141,8 @@ def guarded_platform(
 
 
 @pytest.fixture(scope="module")
-def guarded_settings(endpoints: Endpoints, guarded_database: str) -> IntakeSettings:
-    return IntakeSettings(mongo_url=endpoints.mongo_url, mongo_database=guarded_database)
+def guarded_settings(own_endpoints: Endpoints, guarded_database: str) -> IntakeSettings:
+    return IntakeSettings(mongo_url=own_endpoints.mongo_url, mongo_database=guarded_database)
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +160,8 @@ async def guarded_intake(guarded_platform: Platform) -> AsyncIterator[httpx.Asyn
 
 
 @pytest.fixture(scope="module")
-async def guarded_db(endpoints: Endpoints, guarded_database: str) -> AsyncIterator[Database]:
-    client: AsyncMongoClient[Document] = AsyncMongoClient(endpoints.mongo_url, tz_aware=True)
+async def guarded_db(own_endpoints: Endpoints, guarded_database: str) -> AsyncIterator[Database]:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(own_endpoints.mongo_url, tz_aware=True)
     yield client[guarded_database]
     await client.close()
 

@@ -35,7 +35,7 @@ def traced_database() -> str:
 
 @pytest.fixture(scope="module")
 def traced_platform(
-    endpoints: Endpoints,
+    own_endpoints: Endpoints,
     traced_database: str,
     span_sink: SpanSink,
     tmp_path_factory: pytest.TempPathFactory,
@@ -44,8 +44,8 @@ def traced_platform(
     of their own (beside any other platform of the session on the same Kafka)."""
     suffix = uuid.uuid4().hex[:8]
     running = Platform(
-        kafka_bootstrap=endpoints.kafka_bootstrap,
-        mongo_url=endpoints.mongo_url,
+        kafka_bootstrap=own_endpoints.kafka_bootstrap,
+        mongo_url=own_endpoints.mongo_url,
         log_dir=tmp_path_factory.mktemp("traced-logs"),
         database=traced_database,
         extra_env={
@@ -71,8 +71,8 @@ async def traced_intake(traced_platform: Platform) -> AsyncIterator[httpx.AsyncC
 
 
 @pytest.fixture(scope="module")
-async def traced_keys(endpoints: Endpoints, traced_database: str) -> Keys:
-    settings = IntakeSettings(mongo_url=endpoints.mongo_url, mongo_database=traced_database)
+async def traced_keys(own_endpoints: Endpoints, traced_database: str) -> Keys:
+    settings = IntakeSettings(mongo_url=own_endpoints.mongo_url, mongo_database=traced_database)
     return Keys(
         system=await issue_key(settings, "crm", Role.SYSTEM, None),
         agent=await issue_key(settings, "agent-desk", Role.AGENT, None),

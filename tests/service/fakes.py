@@ -247,6 +247,13 @@ class FakeNotificationStore(NotificationStore):
     def __init__(self, *documents: Document) -> None:
         self.documents: dict[str, Document] = {d["_id"]: dict(d) for d in documents}
 
+    async def attempt_states(self, ids: list[str]) -> list[Document]:
+        return [
+            {"_id": i, "status": d["status"], "attempts": d.get("attempts", 0)}
+            for i in ids
+            if (d := self.documents.get(i)) is not None
+        ]
+
     async def add_new(self, documents: list[Document]) -> set[str]:
         new = [d for d in documents if d["_id"] not in self.documents]
         self.documents.update({d["_id"]: dict(d) for d in new})
@@ -673,6 +680,12 @@ class FakeBroadcastStore(BroadcastStore):
         if notification_id not in settled:
             settled.append(notification_id)
             self._count(chunk_key, {"pending": -1, status: 1})
+
+    async def count_recovered(self, chunk_key: str, notification_id: str, status: str) -> None:
+        recounted = self.chunks[chunk_key].setdefault("recounted", [])
+        if notification_id not in recounted:
+            recounted.append(notification_id)
+            self._count(chunk_key, {status: 1})
 
     def _count(self, chunk_key: str, counts: Mapping[str, int]) -> None:
         tally = self.chunks[chunk_key].setdefault("counts", {})

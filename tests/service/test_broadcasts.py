@@ -103,9 +103,9 @@ def declared(scope: IncidentScope, event_id: str = "event-declared-1") -> Incide
 class Notifier:
     """The broadcast side of the notifier over in-memory stores and recording channels."""
 
-    def __init__(self, *customers: Document) -> None:
+    def __init__(self, *customers: Document, broadcasts: FakeBroadcastStore | None = None) -> None:
         self.store = FakeNotificationStore()
-        self.broadcasts = FakeBroadcastStore()
+        self.broadcasts = broadcasts or FakeBroadcastStore()
         self.directory = FakeCustomerDirectory(*customers)
         self.clock = FixedClock(NOW)
         self.events = RecordedDeliveryEvents()
@@ -427,6 +427,48 @@ async def test_a_retried_notification_moves_from_pending_to_delivered_once() -> 
 
     assert +counted(notifier) == stored_by_status(notifier)
     assert counted(notifier)["pending"] == 0
+
+
+class DiesBeforeCounting(FakeBroadcastStore):
+    """The instance dies once between storing a flush's notifications and counting them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.died = False
+
+    async def record_stored(
+        self,
+        chunk_key: str,
+        ids: list[str],
+        lease_until: datetime,
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        if not self.died and ids:
+            self.died = True
+            raise ConnectionError("the instance died")
+        await super().record_stored(chunk_key, ids, lease_until, counts)
+
+
+@pytest.mark.parametrize("first_attempt", ["answered", "retried, then delivered by the worker"])
+async def test_notifications_stored_by_an_instance_that_died_before_counting_are_counted_once(
+    first_attempt: str,
+) -> None:
+    notifier = Notifier(MADRID, broadcasts=DiesBeforeCounting())
+    if first_attempt != "answered":
+        notifier.channels[Channel.WEBHOOK.value] = FakeChannel(iter([SERVER_ERROR]))
+    chunk = await first_chunk(notifier, declared(IncidentScope(regions=("eu-south",))))
+    with pytest.raises(ConnectionError):
+        await notifier.chunk_handler().on_chunk(chunk)
+    if first_attempt != "answered":
+        [failed] = [d for d in notifier.store.documents.values() if d.get("last_error")]
+        notifier.clock.now = failed["next_attempt_at"]
+        await notifier.worker.deliver_due()  # settles what the chunk never counted
+    notifier.clock.advance(SETTINGS.broadcast_lease_s + 1)  # the dead owner's claim runs out
+
+    await notifier.chunk_handler().on_chunk(chunk)  # another instance takes the chunk over
+
+    assert all(d["status"] == "delivered" for d in notifier.store.documents.values())
+    assert +counted(notifier) == stored_by_status(notifier)
 
 
 async def test_delivery_events_of_a_broadcast_name_the_incident_and_are_keyed_by_it() -> None:

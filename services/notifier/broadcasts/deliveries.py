@@ -190,16 +190,32 @@ class BroadcastDeliveries:
         if not settled and run.lease_until - now > self._lease / 2:
             return
         documents = [document for document, _ in settled]
-        await self._store.add_new(documents)
+        new = await self._store.add_new(documents)
         await self._events.publish([event for _, events in settled for event in events])
+        recovered = [document["_id"] for document in documents if document["_id"] not in new]
+        if recovered:  # before they are noted as stored, which would end their recovery
+            await self._count_recovered(run.key, recovered)
         run.lease_until = now + self._lease
         await self._broadcasts.record_stored(
             run.key,
             [document["_id"] for document in documents],
             run.lease_until,
-            Counter(document["status"] for document in documents),
+            Counter(document["status"] for document in documents if document["_id"] in new),
         )
         self._give_back(run, len(settled))
+
+    async def _count_recovered(self, key: str, ids: list[str]) -> None:
+        """Notifications an earlier owner stored and died before counting, counted as stored.
+
+        One it stored after a single attempt is counted by that attempt's status: nothing
+        else counts it. One the delivery worker has tried since is counted as pending, the
+        status the worker's own count moves it from (once it has, or once it will have).
+        """
+        for state in await self._store.attempt_states(ids):
+            status = state["status"]
+            if state.get("attempts", 0) > 1:
+                status = DeliveryStatus.PENDING.value
+            await self._broadcasts.count_recovered(key, state["_id"], status)
 
 
 def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -112,6 +112,13 @@ class BroadcastStore:
             },
         )
 
+    async def count_recovered(self, chunk_key: str, notification_id: str, status: str) -> None:
+        """A notification stored by an instance that died before counting it: counted once."""
+        await self._chunks.update_one(
+            {"_id": chunk_key, "recounted": {"$ne": notification_id}},
+            {"$push": {"recounted": notification_id}, "$inc": {f"counts.{status}": 1}},
+        )
+
     async def complete(self, chunk_key: str, now: datetime, notifications: int) -> None:
         # The stored ids are no longer needed: the chunk is done whoever gets it again.
         await self._chunks.update_one(

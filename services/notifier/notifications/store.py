@@ -27,6 +27,11 @@ class NotificationStore:
         """Insert the notifications not stored yet; returns the ids of the new ones."""
         return await self._inserts.insert_new(documents)
 
+    async def attempt_states(self, ids: list[str]) -> list[Document]:
+        """The stored status and attempt count of these notifications, read by `_id`."""
+        cursor = self._notifications.find({"_id": {"$in": ids}}, {"status": 1, "attempts": 1})
+        return [document async for document in cursor]
+
     async def fold_into_held(self, document: Document) -> str | None:
         """Fold a new notification into an earlier one of the same ticket, contact and channel
         that is still held (never leased); returns that one's id, or None if there is none.

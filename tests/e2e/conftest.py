@@ -29,6 +29,7 @@ from tests.containers import (
     mongo_replica_set,
 )
 from tests.e2e.desk import Desk
+from tests.e2e.otlp import SpanSink, otlp_receiver
 from tests.e2e.support import (
     ChatInbox,
     Endpoints,
@@ -69,25 +70,32 @@ ALERT_WEBHOOK_PATH = f"/services/T0E2E/B0E2E/{uuid.uuid4().hex}"
 SMS_GATEWAY_TOKEN = "e2e-sms-gateway-token"
 
 
-@pytest.fixture(scope="session")
-def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+@contextmanager
+def servers(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Endpoints | None]:
+    """Kafka and the store the suite runs on: started here (embedded, or containers where
+    asked for), or None when the environment names servers someone else runs."""
     infrastructure = choose_infrastructure(
         os.environ, given=(KAFKA_ENV, MONGO_ENV), engine_answers=docker_engine_problem
     )
     if infrastructure.source is Source.GIVEN:
-        yield Endpoints(os.environ[KAFKA_ENV], os.environ[MONGO_ENV])
-        return
-    if infrastructure.source is Source.ABSENT:
+        yield None
+    elif infrastructure.source is Source.ABSENT:
         pytest.skip(infrastructure.reason)
-    if infrastructure.source is Source.CONTAINERS:
+    elif infrastructure.source is Source.CONTAINERS:
         with kafka_broker() as kafka, mongo_replica_set() as mongo:
             yield Endpoints(kafka, mongo)
-        return
-    stack: LocalStack = start_local_stack(tmp_path_factory.mktemp("stack"))
-    try:
-        yield Endpoints(stack.kafka_bootstrap, stack.mongo_url)
-    finally:
-        stack.stop()
+    else:
+        stack: LocalStack = start_local_stack(tmp_path_factory.mktemp(name))
+        try:
+            yield Endpoints(stack.kafka_bootstrap, stack.mongo_url)
+        finally:
+            stack.stop()
+
+
+@pytest.fixture(scope="session")
+def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    with servers(tmp_path_factory, "stack") as started:
+        yield started or Endpoints(os.environ[KAFKA_ENV], os.environ[MONGO_ENV])
 
 
 @pytest.fixture(scope="module")
@@ -97,21 +105,42 @@ def own_endpoints(
     """A Kafka and a store of the module's own, for a platform that must not share topics with
     the session's: the session's services would consume its commands and events as well, and
     answer them from their own database. Servers named in the environment are shared."""
-    infrastructure = choose_infrastructure(
-        os.environ, given=(KAFKA_ENV, MONGO_ENV), engine_answers=docker_engine_problem
+    with servers(tmp_path_factory, "own-stack") as started:
+        yield started or endpoints
+
+
+@pytest.fixture(scope="module")
+def span_sink() -> Iterator[SpanSink]:
+    """An OTLP/HTTP receiver of the module's own, for a platform exporting its spans."""
+    with otlp_receiver() as sink:
+        yield sink
+
+
+@contextmanager
+def running_platform(
+    endpoints: Endpoints, log_dir: Path, database: str, env: dict[str, str]
+) -> Iterator[Platform]:
+    """The three services on these servers, with the suite's fast timings and `env`."""
+    running = Platform(
+        kafka_bootstrap=endpoints.kafka_bootstrap,
+        mongo_url=endpoints.mongo_url,
+        log_dir=log_dir,
+        database=database,
+        extra_env={**FAST_TIMINGS, **env},
     )
-    if infrastructure.source is not Source.EMBEDDED:
-        if infrastructure.source is Source.CONTAINERS:
-            with kafka_broker() as kafka, mongo_replica_set() as mongo:
-                yield Endpoints(kafka, mongo)
-            return
-        yield endpoints
-        return
-    stack: LocalStack = start_local_stack(tmp_path_factory.mktemp("own-stack"))
     try:
-        yield Endpoints(stack.kafka_bootstrap, stack.mongo_url)
+        running.start()
+        yield running
     finally:
-        stack.stop()
+        running.stop()
+
+
+async def issue_keys(settings: IntakeSettings) -> Keys:
+    """A source system's key and an agent's, issued into the settings' database."""
+    return Keys(
+        system=await issue_key(settings, "crm", Role.SYSTEM, None),
+        agent=await issue_key(settings, "agent-desk", Role.AGENT, None),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -163,18 +192,9 @@ def platform(
         "SWITCHBOARD_SMS_GATEWAY_URL": sms_gateway.url,
         "SWITCHBOARD_SMS_GATEWAY_TOKEN": SMS_GATEWAY_TOKEN,
     }
-    running = Platform(
-        kafka_bootstrap=endpoints.kafka_bootstrap,
-        mongo_url=endpoints.mongo_url,
-        log_dir=tmp_path_factory.mktemp("logs"),
-        database=database_name,
-        extra_env={**FAST_TIMINGS, **channels},
-    )
-    try:
-        running.start()
+    log_dir = tmp_path_factory.mktemp("logs")
+    with running_platform(endpoints, log_dir, database_name, channels) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")
@@ -184,10 +204,7 @@ def intake_settings(endpoints: Endpoints, database_name: str) -> IntakeSettings:
 
 @pytest.fixture(scope="session")
 async def keys(intake_settings: IntakeSettings) -> Keys:
-    return Keys(
-        system=await issue_key(intake_settings, "crm", Role.SYSTEM, None),
-        agent=await issue_key(intake_settings, "agent-desk", Role.AGENT, None),
-    )
+    return await issue_keys(intake_settings)
 
 
 @pytest.fixture(scope="session")

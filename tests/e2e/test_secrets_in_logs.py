@@ -23,9 +23,9 @@ from services.intake.console.sessions import COOKIE
 from services.intake.settings import IntakeSettings
 from shared.mongo import Database, Document
 from shared.vocabulary import Role
-from tests.e2e.conftest import FAST_TIMINGS, MAIL_FROM
+from tests.e2e.conftest import MAIL_FROM, issue_keys, running_platform
 from tests.e2e.desk import Desk
-from tests.e2e.otlp import SpanSink, otlp_receiver
+from tests.e2e.otlp import SpanSink
 from tests.e2e.support import Endpoints, Keys, Mailbox, SmsGateway, WebhookSink, until
 
 pytestmark = [
@@ -87,12 +87,6 @@ def guarded_mailbox(smtp_login: SmtpLogin) -> Iterator[Mailbox]:
 
 
 @pytest.fixture(scope="module")
-def span_sink() -> Iterator[SpanSink]:
-    with otlp_receiver() as sink:
-        yield sink
-
-
-@pytest.fixture(scope="module")
 def guarded_database() -> str:
     return f"e2e_secrets_{uuid.uuid4().hex[:8]}"
 
@@ -106,38 +100,25 @@ def guarded_platform(
     span_sink: SpanSink,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Platform]:
-    """The three services with every secret setting set, logging at DEBUG, in consumer groups
-    of their own (beside any other platform of the session on the same Kafka)."""
-    suffix = uuid.uuid4().hex[:8]
-    running = Platform(
-        kafka_bootstrap=own_endpoints.kafka_bootstrap,
-        mongo_url=own_endpoints.mongo_url,
-        log_dir=tmp_path_factory.mktemp("secrets-logs"),
-        database=guarded_database,
-        extra_env={
-            **FAST_TIMINGS,
-            "SWITCHBOARD_LOG_LEVEL": "DEBUG",
-            "SWITCHBOARD_WORKFLOW_GROUP": f"secrets-workflow-{suffix}",
-            "SWITCHBOARD_NOTIFIER_GROUP": f"secrets-notifier-{suffix}",
-            "SWITCHBOARD_SMTP_HOST": guarded_mailbox.host,
-            "SWITCHBOARD_SMTP_PORT": str(guarded_mailbox.port),
-            "SWITCHBOARD_SMTP_USERNAME": SMTP_USERNAME,
-            "SWITCHBOARD_SMTP_PASSWORD": SMTP_PASSWORD,
-            "SWITCHBOARD_MAIL_FROM": MAIL_FROM,
-            "SWITCHBOARD_SMS_GATEWAY_URL": sms_gateway.url,
-            "SWITCHBOARD_SMS_GATEWAY_TOKEN": SMS_GATEWAY_TOKEN,
-            "SWITCHBOARD_CONSOLE_SESSION_SECRET": CONSOLE_SESSION_SECRET,
-            "SWITCHBOARD_OTLP_ENDPOINT": span_sink.endpoint,
-            # The OTLP exporter's own variable: how a collector's credentials are given.
-            "OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer {OTLP_TOKEN}",
-            "OTEL_BSP_SCHEDULE_DELAY": "200",
-        },
-    )
-    try:
-        running.start()
+    """The three services with every secret setting set, logging at DEBUG."""
+    env = {
+        "SWITCHBOARD_LOG_LEVEL": "DEBUG",
+        "SWITCHBOARD_SMTP_HOST": guarded_mailbox.host,
+        "SWITCHBOARD_SMTP_PORT": str(guarded_mailbox.port),
+        "SWITCHBOARD_SMTP_USERNAME": SMTP_USERNAME,
+        "SWITCHBOARD_SMTP_PASSWORD": SMTP_PASSWORD,
+        "SWITCHBOARD_MAIL_FROM": MAIL_FROM,
+        "SWITCHBOARD_SMS_GATEWAY_URL": sms_gateway.url,
+        "SWITCHBOARD_SMS_GATEWAY_TOKEN": SMS_GATEWAY_TOKEN,
+        "SWITCHBOARD_CONSOLE_SESSION_SECRET": CONSOLE_SESSION_SECRET,
+        "SWITCHBOARD_OTLP_ENDPOINT": span_sink.endpoint,
+        # The OTLP exporter's own variable: how a collector's credentials are given.
+        "OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer {OTLP_TOKEN}",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+    log_dir = tmp_path_factory.mktemp("secrets-logs")
+    with running_platform(own_endpoints, log_dir, guarded_database, env) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -147,10 +128,7 @@ def guarded_settings(own_endpoints: Endpoints, guarded_database: str) -> IntakeS
 
 @pytest.fixture(scope="module")
 async def guarded_keys(guarded_settings: IntakeSettings) -> Keys:
-    return Keys(
-        system=await issue_key(guarded_settings, "crm", Role.SYSTEM, None),
-        agent=await issue_key(guarded_settings, "agent-desk", Role.AGENT, None),
-    )
+    return await issue_keys(guarded_settings)
 
 
 @pytest.fixture

@@ -9,23 +9,15 @@ import httpx
 import pytest
 
 from infra.services import Platform
-from services.intake.apikeys import issue_key
 from services.intake.settings import IntakeSettings
-from shared.vocabulary import Role
-from tests.e2e.conftest import FAST_TIMINGS
-from tests.e2e.otlp import ReceivedSpan, SpanSink, otlp_receiver
+from tests.e2e.conftest import issue_keys, running_platform
+from tests.e2e.otlp import ReceivedSpan, SpanSink
 from tests.e2e.support import Endpoints, Keys, WebhookSink, until
 from tests.e2e.test_walking_skeleton import new_customer, open_ticket, ticket_body
 
 pytestmark = pytest.mark.e2e
 
 SERVICES = {"switchboard-intake", "switchboard-workflow", "switchboard-notifier"}
-
-
-@pytest.fixture(scope="module")
-def span_sink() -> Iterator[SpanSink]:
-    with otlp_receiver() as sink:
-        yield sink
 
 
 @pytest.fixture(scope="module")
@@ -40,28 +32,15 @@ def traced_platform(
     span_sink: SpanSink,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Platform]:
-    """The three services exporting their spans to the test's own receiver, in consumer groups
-    of their own (beside any other platform of the session on the same Kafka)."""
-    suffix = uuid.uuid4().hex[:8]
-    running = Platform(
-        kafka_bootstrap=own_endpoints.kafka_bootstrap,
-        mongo_url=own_endpoints.mongo_url,
-        log_dir=tmp_path_factory.mktemp("traced-logs"),
-        database=traced_database,
-        extra_env={
-            **FAST_TIMINGS,
-            "SWITCHBOARD_LOG_LEVEL": "DEBUG",
-            "SWITCHBOARD_OTLP_ENDPOINT": span_sink.endpoint,
-            "SWITCHBOARD_WORKFLOW_GROUP": f"traced-workflow-{suffix}",
-            "SWITCHBOARD_NOTIFIER_GROUP": f"traced-notifier-{suffix}",
-            "OTEL_BSP_SCHEDULE_DELAY": "200",
-        },
-    )
-    try:
-        running.start()
+    """The three services exporting their spans to the test's own receiver."""
+    env = {
+        "SWITCHBOARD_LOG_LEVEL": "DEBUG",
+        "SWITCHBOARD_OTLP_ENDPOINT": span_sink.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+    log_dir = tmp_path_factory.mktemp("traced-logs")
+    with running_platform(own_endpoints, log_dir, traced_database, env) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
@@ -72,10 +51,8 @@ async def traced_intake(traced_platform: Platform) -> AsyncIterator[httpx.AsyncC
 
 @pytest.fixture(scope="module")
 async def traced_keys(own_endpoints: Endpoints, traced_database: str) -> Keys:
-    settings = IntakeSettings(mongo_url=own_endpoints.mongo_url, mongo_database=traced_database)
-    return Keys(
-        system=await issue_key(settings, "crm", Role.SYSTEM, None),
-        agent=await issue_key(settings, "agent-desk", Role.AGENT, None),
+    return await issue_keys(
+        IntakeSettings(mongo_url=own_endpoints.mongo_url, mongo_database=traced_database)
     )
 
 

@@ -11,14 +11,19 @@ Kafka error; handlers are idempotent, so a record written twice changes nothing.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import OutOfOrderSequenceNumber
 from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus.middleware import KafkaPrometheusMiddleware
+from faststream.kafka.publisher import DefaultPublisher
 from faststream.kafka.publisher.producer import AioKafkaFastProducerImpl
 from faststream.kafka.publisher.state import ProducerState, RealProducer
+from faststream.prometheus.types import PublishingStatus
+
+from shared.tracing import TRACEPARENT, current_traceparent
 
 log = logging.getLogger("switchboard.kafka")
 STOP_TIMEOUT_S = 5.0
@@ -54,6 +59,21 @@ class RenewingProducer(AioKafkaFastProducerImpl):
             await self._renew(used)
             raise
 
+    async def send_serialized(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> "asyncio.Future[Any]":
+        """One serialized record handed straight to aiokafka: the future of its acknowledgement."""
+        used = self._producer
+        try:
+            sent: asyncio.Future[Any] = await used.producer.send(
+                topic, value, key=key, headers=headers
+            )
+        except OutOfOrderSequenceNumber:
+            await self._renew(used)
+            raise
+        sent.add_done_callback(lambda done: self._renew_if_fatal(done, used))
+        return sent
+
     def _renew_if_fatal(self, sent: "asyncio.Future[Any]", used: ProducerState) -> None:
         if not sent.cancelled() and isinstance(sent.exception(), OutOfOrderSequenceNumber):
             task = asyncio.get_running_loop().create_task(self._renew(used))
@@ -76,3 +96,92 @@ class RenewingProducer(AioKafkaFastProducerImpl):
 def renew_producer_on_fatal_errors(broker: KafkaBroker) -> None:
     """Give the broker a RenewingProducer; call before the broker connects."""
     broker.config.broker_config.producer = RenewingProducer(broker._connection_kwargs)
+
+
+class Event(Protocol):
+    """A message model that names its own type (the `event-type` header)."""
+
+    @property
+    def type(self) -> str: ...
+
+    def model_dump_json(self) -> str: ...
+
+
+class BulkPublisher:
+    """Publishes many events to one topic at the producer's own cost per message.
+
+    FastStream's publish runs its middleware stack for every message (metrics, tracing, a
+    correlation id): about 105 µs of CPU each against aiokafka's 35 µs, measured on this stack.
+    That is the price of a broadcast's delivery events, three per recipient. Here each record
+    goes straight to the producer with the headers a FastStream publish sets (content-type,
+    event-type, and traceparent when a span is current), and the records are counted once per
+    call in FastStream's own published-messages metric. Under FastStream's test broker, which
+    has no real producer, the events go through the FastStream publisher instead.
+    """
+
+    def __init__(self, broker: KafkaBroker, publisher: DefaultPublisher) -> None:
+        self._broker = broker
+        self._publisher = publisher
+        self._topic = publisher.topic
+        self._metrics = next(
+            (
+                middleware
+                for middleware in broker.config.broker_config.broker_middlewares
+                if isinstance(middleware, KafkaPrometheusMiddleware)
+            ),
+            None,
+        )
+
+    async def publish(self, records: Sequence[tuple[str, Event]]) -> None:
+        """Publish (key, event) records in order; returns once the broker acknowledged all."""
+        producer = self._broker.config.broker_config.producer
+        if not isinstance(producer, RenewingProducer):
+            await self._through_faststream(records)
+            return
+        traceparent = current_traceparent()
+        sent = []
+        try:
+            for key, event in records:
+                headers = [
+                    ("content-type", b"application/json"),
+                    ("event-type", event.type.encode()),
+                ]
+                if traceparent is not None:
+                    headers.append((TRACEPARENT, traceparent.encode()))
+                sent.append(
+                    await producer.send_serialized(
+                        self._topic, event.model_dump_json().encode(), key.encode(), headers
+                    )
+                )
+        finally:
+            # What was handed over is awaited even when a later hand-over failed: the first
+            # failure is raised once every acknowledgement is in.
+            results = await asyncio.gather(*sent, return_exceptions=True)
+        failures = [result for result in results if isinstance(result, BaseException)]
+        self._count(len(sent) - len(failures), PublishingStatus.success)
+        self._count(len(failures), PublishingStatus.error)
+        if failures:
+            raise failures[0]
+
+    def _count(self, amount: int, status: PublishingStatus) -> None:
+        if self._metrics is not None and amount:
+            self._metrics._metrics_manager.add_published_message(
+                broker="kafka", destination=self._topic, status=status, amount=amount
+            )
+
+    async def _through_faststream(self, records: Sequence[tuple[str, Event]]) -> None:
+        pending = [
+            await self._publisher.publish(
+                event, key=key.encode(), headers={"event-type": event.type}, no_confirm=True
+            )
+            for key, event in records
+        ]
+        # The in-memory test broker delivers at once and hands back no future.
+        acks = [ack for ack in pending if isinstance(ack, asyncio.Future)]
+        failures = [
+            result
+            for result in await asyncio.gather(*acks, return_exceptions=True)
+            if isinstance(result, BaseException)
+        ]
+        if failures:
+            raise failures[0]

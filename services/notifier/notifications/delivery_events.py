@@ -4,12 +4,9 @@ Events are derived from the notification document alone, with deterministic ids,
 relay can re-publish an attempt's events after a crash and consumers see the same events.
 """
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
-
-from faststream.kafka.publisher import DefaultPublisher
 
 from shared.deliveries import (
     NotificationDelivered,
@@ -20,6 +17,7 @@ from shared.deliveries import (
     delivery_event_id,
 )
 from shared.mongo import Document
+from shared.producers import BulkPublisher
 from shared.vocabulary import DeliveryStatus
 
 _MODELS: dict[Outcome, type[NotificationSent | NotificationDelivered | NotificationFailed]] = {
@@ -39,30 +37,13 @@ class KafkaDeliveryEvents:
     """Delivery events on the notification-events topic, keyed by ticket like its events,
     or by incident for a broadcast's."""
 
-    def __init__(self, publisher: DefaultPublisher) -> None:
+    def __init__(self, publisher: BulkPublisher) -> None:
         self._publisher = publisher
 
     async def publish(self, events: Sequence[NotificationEvent]) -> None:
         # Handed to the producer in order and acknowledged together: a broadcast's thousands
         # of events travel in a few batches rather than one round trip each.
-        pending = [
-            await self._publisher.publish(
-                event,
-                key=delivery_key(event).encode(),
-                headers={"event-type": event.type},
-                no_confirm=True,
-            )
-            for event in events
-        ]
-        # The in-memory test broker delivers at once and hands back no future.
-        acks = [ack for ack in pending if isinstance(ack, asyncio.Future)]
-        failures = [
-            result
-            for result in await asyncio.gather(*acks, return_exceptions=True)
-            if isinstance(result, BaseException)
-        ]
-        if failures:
-            raise failures[0]
+        await self._publisher.publish([(delivery_key(event), event) for event in events])
 
 
 def delivery_key(event: NotificationEvent) -> str:

@@ -47,6 +47,8 @@ SECTIONS = (
     ("raw_", "a. raw baselines on the same Kafka and store"),
     ("c_intake_", "b. intake alone, closed loop at --concurrency"),
     ("cpu_c_intake_", "b. intake alone: CPU, % of one core"),
+    ("i_intake_", "b. intake alone, workflow and notifier paused"),
+    ("cpu_i_intake_", "b. intake alone, workflow and notifier paused: CPU, % of one core"),
     ("offered_", "b. intake under the offered load"),
     ("intake_", "b. intake under the offered load"),
     ("notification_", "c. POST scheduled -> in-app notification stored"),

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import signal
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -31,6 +35,7 @@ WARM_UP_TICKETS = 32
 SETTLE_TIMEOUT_S = 600.0
 NOTIFICATION_TIMEOUT_S = 600.0
 LAG_SAMPLE_S = 1.0
+CONSUMERS = ("workflow", "notifier")
 
 
 @dataclass
@@ -147,6 +152,7 @@ class PipelineBench:
         print(f"run {number}: raw baselines, then {args.rate}/s for {args.duration} s", flush=True)
         figures = await self._raw_baselines()
         figures |= await self._intake_alone(http)
+        figures |= await self._intake_isolated(http)
         customer_id = await self.intake.new_customer()
         lags: list[dict[str, int]] = []
         stop = asyncio.Event()
@@ -162,9 +168,10 @@ class PipelineBench:
         await wait_until_consumed(self.servers.kafka_bootstrap, SETTLE_TIMEOUT_S)
         figures["lag_zero_after_load_s"] = time.time() - offered.ended_at
         figures |= self._intake(offered) | await self._notifications(offered, customer_id)
-        figures["c_intake_vs_raw_kafka_throughput"] = (
-            figures["c_intake_tickets_per_s"] / figures["raw_kafka_msgs_per_s"]
-        )
+        for phase in ("c_intake", "i_intake"):
+            figures[f"{phase}_vs_raw_kafka_throughput"] = (
+                figures[f"{phase}_tickets_per_s"] / figures["raw_kafka_msgs_per_s"]
+            )
         return figures
 
     async def _raw_baselines(self) -> Figures:
@@ -183,6 +190,21 @@ class PipelineBench:
             http, self.intake.system_key, customer_id, args.intake_count, args.concurrency
         )
         figures = sample.figures("c_intake", "tickets") | self.cpu.since_mark("c_intake")
+        await wait_until_consumed(self.servers.kafka_bootstrap, SETTLE_TIMEOUT_S)
+        return figures
+
+    async def _intake_isolated(self, http: aiohttp.ClientSession) -> Figures:
+        """intake at concurrency C while the workflow and the notifier are paused (SIGSTOP), so
+        the machine's two cores serve intake, Kafka and the store only, as on a deployment that
+        gives intake machines of its own; then until the paused consumers caught up."""
+        args = self.args
+        customer_id = await self.intake.new_customer()
+        with paused(self.servers.pids, CONSUMERS):
+            self.cpu.mark()
+            sample = await intake_closed_loop(
+                http, self.intake.system_key, customer_id, args.intake_count, args.concurrency
+            )
+            figures = sample.figures("i_intake", "tickets") | self.cpu.since_mark("i_intake")
         await wait_until_consumed(self.servers.kafka_bootstrap, SETTLE_TIMEOUT_S)
         return figures
 
@@ -210,6 +232,21 @@ class PipelineBench:
             "missing_notifications": float(missing),
             "pipeline_tickets_per_s": len(latencies) / (last - min(offered.due_at.values())),
         }
+
+
+@contextlib.contextmanager
+def paused(pids: dict[str, int], names: tuple[str, ...]) -> Iterator[None]:
+    """The named processes stopped (SIGSTOP) for the block, continued (SIGCONT) after it."""
+    stopped = [pids[name] for name in names if name in pids]
+    if len(stopped) != len(names):
+        raise BenchError(f"cannot pause {names}: the bench did not start them")
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
 
 
 async def measure(args: argparse.Namespace, servers: Servers) -> list[Figures]:

@@ -14,6 +14,11 @@ from shared.mongo import Collection, Document
 
 log = logging.getLogger("switchboard.notifier.store")
 
+# Documents per round trip of a pass over the directory. A server answers one connection's
+# command at a time on a shared thread, so one batch of the driver's default size (up to 16 MB)
+# would hold every other caller on that thread for as long as it takes to read.
+PASS_BATCH = 500
+
 
 class CustomerDirectory:
     """The notifier's read side of the customer directory intake keeps."""
@@ -41,13 +46,15 @@ class CustomerDirectory:
 
     async def entries_in(self, scope: IncidentScope) -> AsyncIterator[DirectoryEntry]:
         """The entries an outage may hit, in customer id order: one pass over the directory."""
-        cursor = self._customers.find(narrowing_filter(scope), sort=[("_id", 1)])
+        cursor = self._customers.find(
+            narrowing_filter(scope), sort=[("_id", 1)], batch_size=PASS_BATCH
+        )
         async for document in cursor:
             yield _entry(document)
 
     async def webhook_addresses(self) -> dict[tuple[str, str], WebhookAddress]:
         """Every contact's webhook, by (customer id, contact id): one pass over the directory."""
-        cursor = self._customers.find({}, projection={"contacts": 1})
+        cursor = self._customers.find({}, projection={"contacts": 1}, batch_size=PASS_BATCH)
         found: dict[tuple[str, str], WebhookAddress] = {}
         async for document in cursor:
             for contact in document.get("contacts", []):

@@ -26,6 +26,7 @@ from shared.events import TicketCommand
 from shared.incidents import AnyIncidentCommand
 from shared.kafka import create_broker, ensure_topics
 from shared.mongo import Collections, create_client
+from shared.producers import DirectPublisher
 from shared.topics import INCIDENT_COMMANDS, TICKET_COMMANDS
 from shared.tracing import configure_tracing
 
@@ -53,17 +54,23 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     tracing = configure_tracing("switchboard-intake", settings)
     broker = create_broker(settings, client_id="switchboard-intake", tracing=tracing)
     publishers = Publishers(
-        tickets=broker.publisher(
-            TICKET_COMMANDS.name,
-            schema=TicketCommand,
-            title="ticket-commands",
-            description=TICKET_COMMANDS.description,
+        tickets=DirectPublisher(
+            broker,
+            broker.publisher(
+                TICKET_COMMANDS.name,
+                schema=TicketCommand,
+                title="ticket-commands",
+                description=TICKET_COMMANDS.description,
+            ),
         ),
-        incidents=broker.publisher(
-            INCIDENT_COMMANDS.name,
-            schema=AnyIncidentCommand,
-            title="incident-commands",
-            description=INCIDENT_COMMANDS.description,
+        incidents=DirectPublisher(
+            broker,
+            broker.publisher(
+                INCIDENT_COMMANDS.name,
+                schema=AnyIncidentCommand,
+                title="incident-commands",
+                description=INCIDENT_COMMANDS.description,
+            ),
         ),
     )
     bus = CommandBus(

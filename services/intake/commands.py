@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
-from faststream.kafka.publisher import DefaultPublisher
 
 from shared.events import Command
 from shared.incidents import IncidentCommand
+from shared.producers import DirectPublisher
 
 log = logging.getLogger("switchboard.intake.commands")
 
@@ -34,10 +34,10 @@ class KafkaOutcomeUnknown(Exception):
 class Publishers:
     """Where each kind of command goes: ticket commands and incident commands."""
 
-    tickets: DefaultPublisher
-    incidents: DefaultPublisher
+    tickets: DirectPublisher
+    incidents: DirectPublisher
 
-    def for_command(self, command: AnyCommand) -> DefaultPublisher:
+    def for_command(self, command: AnyCommand) -> DirectPublisher:
         return self.incidents if isinstance(command, IncidentCommand) else self.tickets
 
 
@@ -86,7 +86,7 @@ class CommandBus:
             raise KafkaUnavailable("Kafka is unreachable")
         publisher = self._publishers.for_command(command)
         try:
-            await asyncio.wait_for(publisher.publish(command, key=key.encode()), self._timeout_s)
+            await asyncio.wait_for(publisher.publish([(key, command, None)]), self._timeout_s)
         except (KafkaError, TimeoutError) as error:
             raise KafkaOutcomeUnknown(str(error) or type(error).__name__) from error
 

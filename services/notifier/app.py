@@ -38,7 +38,7 @@ from shared.kafka import DeadLetterPolicy, create_broker, ensure_topics
 from shared.metrics import ConsumerLag, metrics_route, scrape_refresh
 from shared.mongo import Collections, create_client, ensure_indexes
 from shared.probes import probe_routes
-from shared.producers import BulkPublisher
+from shared.producers import DirectPublisher
 from shared.topics import ALL_TOPICS, INCIDENT_BROADCASTS, NOTIFICATION_EVENTS
 from shared.tracing import configure_tracing
 from shared.vocabulary import Channel
@@ -106,7 +106,7 @@ def create_app(settings: NotifierSettings) -> AsgiFastStream:
         title="notification-events",
         description=NOTIFICATION_EVENTS.description,
     )
-    worker_events = KafkaDeliveryEvents(BulkPublisher(broker, delivery_events))
+    worker_events = KafkaDeliveryEvents(DirectPublisher(broker, delivery_events))
     broadcasts = BroadcastStore(
         database[Collections.BROADCASTS], database[Collections.BROADCAST_CHUNKS]
     )

@@ -13,7 +13,7 @@ from services.notifier.notifications.delivery_events import KafkaDeliveryEvents
 from services.notifier.settings import NotifierSettings
 from shared.deliveries import NotificationDelivered, NotificationEvent, NotificationSent
 from shared.kafka import create_broker, ensure_topics
-from shared.producers import BulkPublisher, RenewingProducer
+from shared.producers import DirectPublisher, RenewingProducer
 from shared.topics import Topic
 from shared.tracing import current_traceparent
 from tests.e2e.support import Endpoints
@@ -77,7 +77,7 @@ async def test_bulk_published_events_keep_keys_order_headers_trace_and_are_count
     await broker.start()
     try:
         assert isinstance(broker.config.broker_config.producer, RenewingProducer)
-        delivery_events = KafkaDeliveryEvents(BulkPublisher(broker, broker.publisher(topic.name)))
+        delivery_events = KafkaDeliveryEvents(DirectPublisher(broker, broker.publisher(topic.name)))
         with tracer.start_as_current_span("flush"):
             traceparent = current_traceparent()
             await delivery_events.publish(published)

@@ -356,6 +356,7 @@ class FakeCustomers:
         query: Document,
         sort: list[tuple[str, int]] | None = None,
         projection: Document | None = None,
+        batch_size: int = 0,  # one batch: what a real cursor's round trips are is the store's
     ) -> "Cursor":
         self.finds += 1
         found = [copy.deepcopy(d) for d in self.documents.values() if _matches(d, query)]

@@ -35,7 +35,7 @@ from shared.incidents import (
 )
 from shared.kafka import DeadLetterPolicy, create_broker
 from shared.mongo import Document
-from shared.producers import BulkPublisher
+from shared.producers import DirectPublisher
 from shared.settings import Environment
 from shared.topics import INCIDENT_BROADCASTS, INCIDENT_EVENTS, NOTIFICATION_EVENTS
 from shared.vocabulary import Channel, DeliveryStatus, notification_id
@@ -484,7 +484,9 @@ async def test_delivery_events_of_a_broadcast_name_the_incident_and_are_keyed_by
         assert isinstance(record, ConsumerRecord)
         keys.append(record.key)
 
-    events = KafkaDeliveryEvents(BulkPublisher(broker, broker.publisher(NOTIFICATION_EVENTS.name)))
+    events = KafkaDeliveryEvents(
+        DirectPublisher(broker, broker.publisher(NOTIFICATION_EVENTS.name))
+    )
     async with TestKafkaBroker(broker):
         await notifier.chunk_handler(events=events).on_chunk(chunk)
 

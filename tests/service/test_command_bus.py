@@ -17,6 +17,7 @@ from services.intake.commands import (
     Publishers,
 )
 from shared.kafka import create_broker
+from shared.producers import DirectPublisher
 from shared.settings import Environment, ServiceSettings
 from shared.topics import INCIDENT_COMMANDS, TICKET_COMMANDS
 from tests.service.fakes import declare_incident_command, open_ticket_command
@@ -50,8 +51,8 @@ def build_intake(timeout_s: float = 1.0) -> Intake:
     settings = ServiceSettings(environment=Environment.TEST, kafka_bootstrap="127.0.0.1:1")
     broker = create_broker(settings, client_id="switchboard-intake")
     publishers = Publishers(
-        tickets=broker.publisher(TICKET_COMMANDS.name),
-        incidents=broker.publisher(INCIDENT_COMMANDS.name),
+        tickets=DirectPublisher(broker, broker.publisher(TICKET_COMMANDS.name)),
+        incidents=DirectPublisher(broker, broker.publisher(INCIDENT_COMMANDS.name)),
     )
     bus = CommandBus(
         broker, publishers, timeout_s, nothing_to_prepare, health_interval_s=HEALTH_INTERVAL_S

@@ -30,7 +30,7 @@ from shared.deliveries import (
 )
 from shared.kafka import DeadLetterPolicy, create_broker
 from shared.mongo import DUPLICATE_KEY, Collection, Document
-from shared.producers import BulkPublisher
+from shared.producers import DirectPublisher
 from shared.settings import Environment
 from shared.topics import NOTIFICATION_EVENTS
 from shared.vocabulary import Channel, DeliveryStatus
@@ -304,7 +304,9 @@ async def test_delivery_events_are_recorded_for_the_ticket_once() -> None:
         assert isinstance(record, ConsumerRecord)
         seen.append((record.key, message.headers["event-type"]))
 
-    events = KafkaDeliveryEvents(BulkPublisher(broker, broker.publisher(NOTIFICATION_EVENTS.name)))
+    events = KafkaDeliveryEvents(
+        DirectPublisher(broker, broker.publisher(NOTIFICATION_EVENTS.name))
+    )
     async with TestKafkaBroker(broker):
         notifier = Notifier(DELIVERED, events=events)
         await notifier.deliver(notification())

@@ -17,7 +17,7 @@ from shared.deliveries import (
     delivery_event_id,
 )
 from shared.mongo import Document
-from shared.producers import BulkPublisher
+from shared.producers import DirectPublisher
 from shared.vocabulary import DeliveryStatus
 
 _MODELS: dict[Outcome, type[NotificationSent | NotificationDelivered | NotificationFailed]] = {
@@ -37,13 +37,13 @@ class KafkaDeliveryEvents:
     """Delivery events on the notification-events topic, keyed by ticket like its events,
     or by incident for a broadcast's."""
 
-    def __init__(self, publisher: BulkPublisher) -> None:
+    def __init__(self, publisher: DirectPublisher) -> None:
         self._publisher = publisher
 
     async def publish(self, events: Sequence[NotificationEvent]) -> None:
         # Handed to the producer in order and acknowledged together: a broadcast's thousands
         # of events travel in a few batches rather than one round trip each.
-        await self._publisher.publish([(delivery_key(event), event) for event in events])
+        await self._publisher.publish([(delivery_key(e), e, e.type) for e in events])
 
 
 def delivery_key(event: NotificationEvent) -> str:

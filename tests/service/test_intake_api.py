@@ -71,6 +71,7 @@ class FakeReads(Reads):
 
     def __init__(self) -> None:
         self.hashes: dict[str, str] = {}
+        self.hash_reads: list[str] = []
         self.notification_reads: list[str] = []
         self.failure: Exception | None = None
 
@@ -78,6 +79,7 @@ class FakeReads(Reads):
         self.hashes[command.ticket_id] = command.request_hash
 
     async def request_hash(self, ticket_id: str) -> str | None:
+        self.hash_reads.append(ticket_id)
         if self.failure:
             raise self.failure
         return self.hashes.get(ticket_id)
@@ -319,6 +321,17 @@ async def test_without_an_idempotency_key_each_request_opens_its_own_ticket(
 
     assert first.json()["ticket_id"] != second.json()["ticket_id"]
     assert len(intake.bus.sent) == 2
+
+
+async def test_a_request_without_an_idempotency_key_reads_nothing_from_the_store(
+    intake: Intake,
+) -> None:
+    """Its ticket id is new by construction, so there is no earlier request to compare with."""
+    await intake.open_ticket()
+    await intake.open_ticket(idempotency_key="retry-safe")
+
+    assert len(intake.commands()) == 2
+    assert intake.reads.hash_reads == [intake.commands()[1].ticket_id]
 
 
 @pytest.mark.parametrize(

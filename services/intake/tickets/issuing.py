@@ -91,7 +91,9 @@ class Issuer:
             request_hash=request_hash(details),
             **fields,
         )
-        known_hash = await reads.request_hash(ticket_id)
+        # Without a key the ticket id is new by construction: nothing earlier to compare with.
+        keyed = self.idempotency_key is not None
+        known_hash = await reads.request_hash(ticket_id) if keyed else None
         if known_hash is not None and known_hash != opening.request_hash:
             raise IdempotencyKeyReused
         if known_hash is None:

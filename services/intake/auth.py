@@ -15,7 +15,7 @@ from shared.mongo import Collection, Document
 from shared.vocabulary import Role
 
 API_KEY_HEADER = "X-API-Key"
-_api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ def _caller(record: Document) -> Caller:
 
 
 async def authenticate(
-    request: Request, key: Annotated[str | None, Depends(_api_key_header)]
+    request: Request, key: Annotated[str | None, Depends(api_key_header)]
 ) -> Caller:
     keys: ApiKeys = request.app.state.api_keys
     caller = await keys.caller_for(key) if key else None
@@ -99,16 +99,19 @@ async def authenticate(
     return caller
 
 
+def ensure_role(caller: Caller, roles: tuple[Role, ...]) -> Caller:
+    """The caller, if it has one of `roles`; a 403 naming them otherwise."""
+    if caller.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"this route needs role {allowed}")
+    return caller
+
+
 def require(*roles: Role) -> object:
     """A dependency that admits only callers with one of `roles`."""
 
     async def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
-        if caller.role not in roles:
-            allowed = ", ".join(r.value for r in roles)
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, detail=f"this route needs role {allowed}"
-            )
-        return caller
+        return ensure_role(caller, roles)
 
     return Depends(check)
 

@@ -9,13 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from services.intake.auth import Agent, AgentOrCustomer, Reporter
+from services.intake.auth import Agent, AgentOrCustomer
 from services.intake.dependencies import (
+    AgentIssuer,
     CustomersDep,
     IncidentIdPath,
     IncidentReadsDep,
-    IssuerDep,
     KnownIncident,
+    ReporterIssuer,
     RequiredIdempotencyKey,
 )
 from services.intake.incidents.documents import customer_incident_view, incident_summary
@@ -62,14 +63,13 @@ def _not_found(incident_id: str) -> HTTPException:
     ),
 )
 async def declare(
-    caller: Reporter,
+    issuer: ReporterIssuer,
     body: DeclarationRequest,
     idempotency_key: RequiredIdempotencyKey,
     incidents: IncidentReadsDep,
-    issuer: IssuerDep,
     response: Response,
 ) -> IncidentAccepted:
-    incident_id = incident_id_for_request(caller.name, idempotency_key)
+    incident_id = incident_id_for_request(issuer.caller.name, idempotency_key)
     accepted = await declare_incident(issuer, incidents, incident_id, body)
     response.headers["Location"] = accepted.status_url
     return accepted
@@ -82,7 +82,7 @@ async def declare(
     summary="Post an update on an outage, sent to every affected customer (role: agent)",
 )
 async def post_update(
-    _caller: Agent, incident: KnownIncident, body: IncidentUpdateRequest, issuer: IssuerDep
+    issuer: AgentIssuer, incident: KnownIncident, body: IncidentUpdateRequest
 ) -> IncidentAccepted:
     require_incident_open(incident, "post an update")
     return await send_to_incident(
@@ -101,7 +101,7 @@ async def post_update(
     ),
 )
 async def resolve(
-    _caller: Agent, incident: KnownIncident, body: ResolutionRequest, issuer: IssuerDep
+    issuer: AgentIssuer, incident: KnownIncident, body: ResolutionRequest
 ) -> IncidentAccepted:
     require_incident_open(incident, "resolve it")
     return await send_to_incident(

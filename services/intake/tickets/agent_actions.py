@@ -6,8 +6,7 @@ ticket is looked up, and a step the ticket's status does not allow is refused wi
 
 from fastapi import APIRouter
 
-from services.intake.auth import Agent, AgentOrSystem
-from services.intake.dependencies import IssuerDep, VisibleTicket
+from services.intake.dependencies import AgentIssuer, AgentOrSystemIssuer, VisibleTicket
 from services.intake.preconditions import (
     require_development_progress,
     require_not_closed,
@@ -46,7 +45,7 @@ router = APIRouter(tags=["agents"])
     summary="Hand the ticket to another team and/or involve more teams (role: agent)",
 )
 async def assign_ticket(
-    _caller: Agent, ticket: VisibleTicket, body: AssignmentRequest, issuer: IssuerDep
+    issuer: AgentIssuer, ticket: VisibleTicket, body: AssignmentRequest
 ) -> CommandAccepted:
     require_not_closed(ticket, "assign the ticket")
     return await issuer.send(
@@ -66,7 +65,7 @@ async def assign_ticket(
     description="The 409 answer lists the steps and the statuses the ticket allows from here.",
 )
 async def change_status(
-    _caller: Agent, ticket: VisibleTicket, body: StatusRequest, issuer: IssuerDep
+    issuer: AgentIssuer, ticket: VisibleTicket, body: StatusRequest
 ) -> CommandAccepted:
     require_status_reachable(ticket, body.status)
     return await issuer.send(ChangeStatus, ticket.ticket_id, status=body.status, reason=body.reason)
@@ -79,7 +78,7 @@ async def change_status(
     summary="Post an update that is sent to the customer (role: agent)",
 )
 async def post_public_update(
-    _caller: Agent, ticket: VisibleTicket, body: PublicUpdateRequest, issuer: IssuerDep
+    issuer: AgentIssuer, ticket: VisibleTicket, body: PublicUpdateRequest
 ) -> CommandAccepted:
     require_not_closed(ticket, "post an update")
     return await issuer.send(PostPublicUpdate, ticket.ticket_id, message=body.message)
@@ -92,7 +91,7 @@ async def post_public_update(
     summary="Add an internal note, never sent to the customer (role: agent)",
 )
 async def add_internal_note(
-    _caller: Agent, ticket: VisibleTicket, body: InternalNoteRequest, issuer: IssuerDep
+    issuer: AgentIssuer, ticket: VisibleTicket, body: InternalNoteRequest
 ) -> CommandAccepted:
     return await issuer.send(AddInternalNote, ticket.ticket_id, text=body.text)
 
@@ -104,7 +103,7 @@ async def add_internal_note(
     summary="Add the call IDs of more problem calls (roles: agent, system)",
 )
 async def add_call_ids(
-    _caller: AgentOrSystem, ticket: VisibleTicket, body: CallIdsRequest, issuer: IssuerDep
+    issuer: AgentOrSystemIssuer, ticket: VisibleTicket, body: CallIdsRequest
 ) -> CommandAccepted:
     return await issuer.send(
         AddCallIds, ticket.ticket_id, call_ids=body.call_ids, reason=body.reason
@@ -118,7 +117,7 @@ async def add_call_ids(
     summary="A code change is needed: open a linked development ticket (role: agent)",
 )
 async def request_development(
-    _caller: Agent, ticket: VisibleTicket, body: DevelopmentRequest, issuer: IssuerDep
+    issuer: AgentIssuer, ticket: VisibleTicket, body: DevelopmentRequest
 ) -> CommandAccepted:
     require_step(ticket, Step.OPEN_DEVELOPMENT)
     return await issuer.send(
@@ -138,10 +137,9 @@ async def request_development(
     ),
 )
 async def record_development_progress(
-    _caller: AgentOrSystem,
+    issuer: AgentOrSystemIssuer,
     ticket: VisibleTicket,
     body: DevelopmentProgressRequest,
-    issuer: IssuerDep,
 ) -> CommandAccepted:
     require_development_progress(ticket, body.development_ticket_id, body.status)
     return await issuer.send(

@@ -5,8 +5,7 @@ Another customer's ticket is not found (404), so ticket ids reveal nothing.
 
 from fastapi import APIRouter, Response
 
-from services.intake.auth import CustomerCaller
-from services.intake.dependencies import IssuerDep, ReadsDep, VisibleTicket
+from services.intake.dependencies import CustomerIssuer, ReadsDep, VisibleTicket
 from services.intake.preconditions import require_not_closed, require_step
 from services.intake.responses import STEP, command_route
 from services.intake.tickets.bodies import CommentRequest, ConfirmationRequest, ReopenRequest
@@ -31,7 +30,7 @@ NO_REOPEN_COMMENT = ReopenRequest()
     description="If support was waiting on the customer, work resumes.",
 )
 async def add_comment(
-    _caller: CustomerCaller, ticket: VisibleTicket, body: CommentRequest, issuer: IssuerDep
+    issuer: CustomerIssuer, ticket: VisibleTicket, body: CommentRequest
 ) -> CommandAccepted:
     require_not_closed(ticket, "comment")
     return await issuer.send(AddCustomerComment, ticket.ticket_id, message=body.message)
@@ -44,9 +43,8 @@ async def add_comment(
     summary="Confirm the problem is solved (role: customer, own tickets)",
 )
 async def confirm_resolution(
-    _caller: CustomerCaller,
+    issuer: CustomerIssuer,
     ticket: VisibleTicket,
-    issuer: IssuerDep,
     body: ConfirmationRequest = NO_CONFIRMATION_COMMENT,
 ) -> CommandAccepted:
     require_step(ticket, Step.CONFIRM_RESOLUTION)
@@ -65,10 +63,9 @@ async def confirm_resolution(
     ),
 )
 async def reopen(
-    _caller: CustomerCaller,
+    issuer: CustomerIssuer,
     ticket: VisibleTicket,
     reads: ReadsDep,
-    issuer: IssuerDep,
     response: Response,
     body: ReopenRequest = NO_REOPEN_COMMENT,
 ) -> ReopenAccepted:

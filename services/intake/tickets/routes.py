@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from services.intake.auth import AnyCaller, Reporter
+from services.intake.auth import AnyCaller
 from services.intake.dependencies import (
-    IssuerDep,
     ReadsDep,
+    ReporterIssuer,
     TicketIdPath,
     VisibleTicket,
 )
@@ -35,12 +35,13 @@ router = APIRouter(tags=["tickets"])
 )
 async def open_ticket(
     body: TicketRequest,
-    caller: Reporter,
+    issuer: ReporterIssuer,
     reads: ReadsDep,
-    issuer: IssuerDep,
     response: Response,
 ) -> CommandAccepted:
-    ticket_id = ticket_id_for_request(caller.name, issuer.idempotency_key or str(uuid.uuid4()))
+    ticket_id = ticket_id_for_request(
+        issuer.caller.name, issuer.idempotency_key or str(uuid.uuid4())
+    )
     details = TicketDetails.model_validate(body.model_dump())
     accepted = await issuer.open_ticket(reads, ticket_id, details)
     response.headers["Location"] = accepted.url

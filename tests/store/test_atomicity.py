@@ -161,3 +161,37 @@ async def test_concurrent_replacing_upserts_leave_one_whole_document(
             "name": f"w{writer}",
             f"field_w{writer}": writer,
         }
+
+
+RESHAPED_DOCUMENTS = 2
+RESHAPES_PER_WRITER = 60
+WIDE_FIELDS = 2000
+
+
+async def test_updates_that_add_and_remove_fields_while_others_commit_keep_the_store_whole(
+    database: Database, writers: list[Database]
+) -> None:
+    """Updates that change a document's shape ($set of a new field, $unset of the last), side
+    by side with inserts elsewhere that commit the store: what a broadcast's progress records
+    and the notifications beside them see. The server must stay up and keep every write."""
+    wide = {f"field_{n:03d}": "x" * 40 for n in range(WIDE_FIELDS)}
+    await database["shaped"].insert_many([{"_id": n, **wide} for n in range(RESHAPED_DOCUMENTS)])
+
+    async def reshape(writer: int, db: Database) -> None:
+        for step in range(RESHAPES_PER_WRITER):
+            target = writer % RESHAPED_DOCUMENTS
+            change: Document = {"$set": {f"w{writer:02d}_{step:03d}": step}}
+            if step:
+                change["$unset"] = {f"w{writer:02d}_{step - 1:03d}": ""}
+            await db["shaped"].update_one({"_id": target}, change)
+            await db["beside"].insert_one({"writer": writer, "step": step, **wide})
+
+    await asyncio.gather(*(reshape(w, db) for w, db in enumerate(writers)))
+
+    assert (await database.command("ping"))["ok"] == 1
+    documents = [d async for d in database["shaped"].find({})]
+    written = {key for d in documents for key in d if key.startswith("w")}
+    # Each writer's last field stays on its document; every earlier one was unset.
+    assert written == {f"w{w:02d}_{RESHAPES_PER_WRITER - 1:03d}" for w in range(WRITERS)}
+    assert all(sum(key.startswith("field_") for key in d) == WIDE_FIELDS for d in documents)
+    assert await database["beside"].count_documents({}) == WRITERS * RESHAPES_PER_WRITER

@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
@@ -15,12 +16,14 @@ import org.h2.mvstore.Cursor;
 import org.h2.mvstore.MVMap;
 
 import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.ArrayFilters;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.oplog.Oplog;
 
 /**
  * An H2 collection that plans its reads, where mongo-java-server scans:
@@ -32,6 +35,11 @@ import de.bwaldvogel.mongo.bson.Document;
  * <li>a filter no index serves, sorted and limited, walks the index (or the {@code _id} order)
  * of its first sort key and stops once it has enough: the newest 50 of a million tickets.</li>
  * </ul>
+ * And it never lets an update change a stored document in place. mongo-java-server applies an
+ * update to the very document object the map holds; the map's pages keep that object until a
+ * commit writes them, and a commit on another thread (any collection's write commits the whole
+ * store) then read it while it changed: a torn page, or a ConcurrentModificationException that
+ * closes the store. An update here works on a copy, which then replaces the stored one.
  */
 final class PlannedH2Collection extends H2Collection {
 
@@ -47,9 +55,46 @@ final class PlannedH2Collection extends H2Collection {
         this.documents = dataMap;
     }
 
+    /** Set while this thread runs an update: the documents its query finds are copies. */
+    private static final ThreadLocal<Boolean> UPDATING = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
+    @Override
+    public synchronized Document updateDocuments(Document selector, Document updateQuery,
+                                                 ArrayFilters arrayFilters, boolean isMulti, boolean isUpsert,
+                                                 Oplog oplog) {
+        return onCopies(() -> super.updateDocuments(selector, updateQuery, arrayFilters, isMulti, isUpsert, oplog));
+    }
+
+    @Override
+    public synchronized Document findAndModify(Document query) {
+        return onCopies(() -> super.findAndModify(query));
+    }
+
+    private static <T> T onCopies(Supplier<T> update) {
+        UPDATING.set(Boolean.TRUE);
+        try {
+            return update.get();
+        } finally {
+            UPDATING.set(Boolean.FALSE);
+        }
+    }
+
     @Override
     protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
                                          int batchSize, Document fieldSelector) {
+        QueryResult found = plannedQuery(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        if (!UPDATING.get()) {
+            return found;
+        }
+        List<Document> copies = new ArrayList<>();
+        for (Document document : found) {
+            copies.add(document.cloneDeeply());
+        }
+        return new QueryResult(copies, found.getCursorId());
+    }
+
+    private QueryResult plannedQuery(Document query, Document orderBy, int numberToSkip, int limit,
+                                     int batchSize, Document fieldSelector) {
         Plan plan = plan(query);
         // More found than asked for: walking the index in sort order reads only as many
         // documents as it takes to fill the page, never more than fetching all found would.

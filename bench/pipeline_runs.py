@@ -28,6 +28,8 @@ from shared.mongo import Collections, Database
 TARGETS = (
     ("c_intake_p99_ms", 50.0, True),
     ("c_intake_vs_raw_kafka_throughput", 0.25, False),
+    ("i_intake_p99_ms", 50.0, True),
+    ("i_intake_vs_raw_kafka_throughput", 0.25, False),
     ("notification_p99_ms", 250.0, True),
     ("lag_zero_after_load_s", 5.0, True),
 )
@@ -151,8 +153,10 @@ class PipelineBench:
         await self.notifications.forget_all()
         print(f"run {number}: raw baselines, then {args.rate}/s for {args.duration} s", flush=True)
         figures = await self._raw_baselines()
-        figures |= await self._intake_alone(http)
-        figures |= await self._intake_isolated(http)
+        figures |= await self._intake_alone(http, "c_intake")
+        # Again with the consumers paused: the cores serve intake, Kafka and the store only,
+        # as when intake has machines of its own.
+        figures |= await self._intake_alone(http, "i_intake", pausing=CONSUMERS)
         customer_id = await self.intake.new_customer()
         lags: list[dict[str, int]] = []
         stop = asyncio.Event()
@@ -181,30 +185,19 @@ class PipelineBench:
         mongo = await baselines.mongo_insert(self.servers.mongo_url, count, concurrency)
         return kafka.figures("raw_kafka", "msgs") | mongo.figures("raw_mongo", "docs")
 
-    async def _intake_alone(self, http: aiohttp.ClientSession) -> Figures:
-        """intake at concurrency C, closed loop; then until its tickets went all the way."""
+    async def _intake_alone(
+        self, http: aiohttp.ClientSession, phase: str, pausing: tuple[str, ...] = ()
+    ) -> Figures:
+        """intake at concurrency C, closed loop, with the `pausing` processes stopped meanwhile;
+        then until its tickets went all the way."""
         args = self.args
         customer_id = await self.intake.new_customer()
-        self.cpu.mark()
-        sample = await intake_closed_loop(
-            http, self.intake.system_key, customer_id, args.intake_count, args.concurrency
-        )
-        figures = sample.figures("c_intake", "tickets") | self.cpu.since_mark("c_intake")
-        await wait_until_consumed(self.servers.kafka_bootstrap, SETTLE_TIMEOUT_S)
-        return figures
-
-    async def _intake_isolated(self, http: aiohttp.ClientSession) -> Figures:
-        """intake at concurrency C while the workflow and the notifier are paused (SIGSTOP), so
-        the machine's two cores serve intake, Kafka and the store only, as on a deployment that
-        gives intake machines of its own; then until the paused consumers caught up."""
-        args = self.args
-        customer_id = await self.intake.new_customer()
-        with paused(self.servers.pids, CONSUMERS):
+        with paused(self.servers.pids, pausing):
             self.cpu.mark()
             sample = await intake_closed_loop(
                 http, self.intake.system_key, customer_id, args.intake_count, args.concurrency
             )
-            figures = sample.figures("i_intake", "tickets") | self.cpu.since_mark("i_intake")
+            figures = sample.figures(phase, "tickets") | self.cpu.since_mark(phase)
         await wait_until_consumed(self.servers.kafka_bootstrap, SETTLE_TIMEOUT_S)
         return figures
 

@@ -27,7 +27,7 @@ from shared.incidents import AnyIncidentCommand
 from shared.kafka import create_broker, ensure_topics
 from shared.mongo import Collections, create_client
 from shared.producers import DirectPublisher
-from shared.topics import INCIDENT_COMMANDS, TICKET_COMMANDS
+from shared.topics import INCIDENT_COMMANDS, TICKET_COMMANDS, Topic
 from shared.tracing import configure_tracing
 
 DESCRIPTION = """
@@ -53,25 +53,16 @@ methods it serves; any other method it does not serve is a `405` with the same `
 def create_app(settings: IntakeSettings) -> FastAPI:
     tracing = configure_tracing("switchboard-intake", settings)
     broker = create_broker(settings, client_id="switchboard-intake", tracing=tracing)
+
+    def commands_on(topic: Topic, schema: Any, title: str) -> DirectPublisher:
+        publisher = broker.publisher(
+            topic.name, schema=schema, title=title, description=topic.description
+        )
+        return DirectPublisher(broker, publisher)
+
     publishers = Publishers(
-        tickets=DirectPublisher(
-            broker,
-            broker.publisher(
-                TICKET_COMMANDS.name,
-                schema=TicketCommand,
-                title="ticket-commands",
-                description=TICKET_COMMANDS.description,
-            ),
-        ),
-        incidents=DirectPublisher(
-            broker,
-            broker.publisher(
-                INCIDENT_COMMANDS.name,
-                schema=AnyIncidentCommand,
-                title="incident-commands",
-                description=INCIDENT_COMMANDS.description,
-            ),
-        ),
+        tickets=commands_on(TICKET_COMMANDS, TicketCommand, "ticket-commands"),
+        incidents=commands_on(INCIDENT_COMMANDS, AnyIncidentCommand, "incident-commands"),
     )
     bus = CommandBus(
         broker,

@@ -1,5 +1,6 @@
 package switchboard.store;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
@@ -10,6 +11,12 @@ import de.bwaldvogel.mongo.MongoServer;
 
 /** Runs the embedded document store: {@code StoreServer <host> <port> <data-file>} until SIGTERM. */
 public final class StoreServer {
+
+    /**
+     * Threads answering connections. Netty ties each connection to one of them for life, so a
+     * long command (a scan) holds up every connection that shares its thread.
+     */
+    static final int WORKER_THREADS = Integer.getInteger("switchboard.store.threads", 32);
 
     private StoreServer() {
     }
@@ -33,7 +40,7 @@ public final class StoreServer {
             server.shutdownNow();
             stopped.countDown();
         }, "store-shutdown"));
-        server.bind(args[0], Integer.parseInt(args[1]));
+        server.bind(new InetSocketAddress(args[0], Integer.parseInt(args[1])), 1, WORKER_THREADS);
         System.err.println("store: listening on " + args[0] + ":" + args[1] + ", data in " + dataFile);
         stopped.await();
     }

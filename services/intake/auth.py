@@ -117,8 +117,5 @@ def require(*roles: Role) -> object:
 
 
 AnyCaller = Annotated[Caller, Depends(authenticate)]
-Reporter = Annotated[Caller, require(Role.SYSTEM, Role.AGENT)]
 Agent = Annotated[Caller, require(Role.AGENT)]
-AgentOrSystem = Annotated[Caller, require(Role.AGENT, Role.SYSTEM)]
-CustomerCaller = Annotated[Caller, require(Role.CUSTOMER)]
 AgentOrCustomer = Annotated[Caller, require(Role.AGENT, Role.CUSTOMER)]

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Path, Request, status
 
 from services.intake.auth import AnyCaller, api_key_header, authenticate, ensure_role
-from services.intake.commands import CommandBus
 from services.intake.customers.directory import Customers
 from services.intake.incidents.documents import IncidentRecord
 from services.intake.incidents.queries import IncidentReads
@@ -22,11 +21,6 @@ async def _reads(request: Request) -> Reads:
     return reads
 
 
-async def _bus(request: Request) -> CommandBus:
-    bus: CommandBus = request.app.state.bus
-    return bus
-
-
 async def _incident_reads(request: Request) -> IncidentReads:
     incidents: IncidentReads = request.app.state.incident_reads
     return incidents
@@ -38,7 +32,6 @@ async def _customers(request: Request) -> Customers:
 
 
 ReadsDep = Annotated[Reads, Depends(_reads)]
-BusDep = Annotated[CommandBus, Depends(_bus)]
 CustomersDep = Annotated[Customers, Depends(_customers)]
 IncidentReadsDep = Annotated[IncidentReads, Depends(_incident_reads)]
 TicketIdPath = Annotated[TicketId, Path()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import sys
 import time
@@ -116,11 +117,10 @@ class BroadcastBench:
     async def _idle_intake(self) -> Figures:
         figures = await self._settle("before_idle")
         self.cpu.mark()
-        accepted = await post_load(
-            self.session.intake, self.ticket_customer, self.args.tickets, self.args.concurrency
-        )
-        idle = accepted.sample.latency_figures("intake_idle")
-        return figures | idle | self.cpu.since_mark("intake_idle")
+        idle = await self._intake_rounds(self.args.idle_rounds, asyncio.Event())
+        latencies = idle.latency_figures("intake_idle")
+        tickets = {"intake_idle_tickets": len(idle.latencies_s)}
+        return figures | tickets | latencies | self.cpu.since_mark("intake_idle")
 
     async def _broadcast(self, customers: int, expected: int) -> Figures:
         assert self.region is not None
@@ -129,13 +129,11 @@ class BroadcastBench:
         self.cpu.mark()
         incident_id, accepted_at = await declare_outage(self.session.intake, self.region)
         notifications = IncidentNotifications(
-            self.session.database,
-            incident_id,
-            lambda: (self.sink.received() - before).distinct >= customers,
+            self.session.database, self.session.intake, incident_id
         )
         progress, during, cpu = await self._follow_under_load(notifications, accepted_at, expected)
         figures |= cpu | await broadcast_figures(notifications, progress, accepted_at, customers)
-        figures |= progress.poll_figures(time.time() - accepted_at) | intake_during(during)
+        figures |= progress.follow_figures(time.time() - accepted_at) | intake_during(during)
         self.cpu.mark()
         figures |= await self._settle("after_broadcast") | self.cpu.since_mark("settle")
         return figures | webhook_figures(self.sink.received() - before)  # late duplicates too
@@ -143,21 +141,22 @@ class BroadcastBench:
     async def _follow_under_load(
         self, notifications: IncidentNotifications, accepted_at: float, expected: int
     ) -> tuple[Progress, Sample, Figures]:
-        """Count the notifications while intake takes the idle load again, in rounds; the
-        CPU used until the counts were complete."""
+        """Follow the broadcast while intake takes the idle load again, in rounds; the CPU used
+        until the store's count confirmed it complete."""
         args, done = self.args, asyncio.Event()
         async with asyncio.TaskGroup() as group:
-            load = group.create_task(self._intake_until(done))
+            load = group.create_task(self._intake_rounds(args.intake_rounds, done))
             progress = await notifications.follow(accepted_at, expected, args.timeout, args.poll_s)
             cpu = self.cpu.since_mark("broadcast")
             done.set()
         return progress, load.result(), cpu
 
-    async def _intake_until(self, done: asyncio.Event) -> Sample:
-        """Rounds of the idle load, a pause apart, from the 202 until the broadcast is over."""
+    async def _intake_rounds(self, rounds: int | None, done: asyncio.Event) -> Sample:
+        """Rounds of --tickets, a pause apart, until `rounds` are done (None: no limit) or
+        `done` is set."""
         latencies: list[float] = []
         started = time.perf_counter()
-        for _ in range(self.args.intake_rounds):
+        for _ in itertools.count() if rounds is None else range(rounds):
             accepted = await post_load(
                 self.session.intake, self.ticket_customer, self.args.tickets, self.args.concurrency
             )

@@ -112,8 +112,7 @@ class IncidentNotifications:
                     return progress
                 next_count_at = time.time() + progress.count_s[-1] / MAX_SCAN_SHARE
             await asyncio.sleep(poll_s)
-        progress.stored = await self._count(progress)
-        progress.delivered = await self._count(progress, DeliveryStatus.DELIVERED)
+        progress.stored, progress.delivered = await self._store_counts(progress)
         return progress
 
     async def latest(self, stamp: str) -> datetime | None:
@@ -150,8 +149,7 @@ class IncidentNotifications:
 
     async def _confirmed(self, progress: Progress, accepted_at: float) -> bool:
         """Whether the store holds every notification, delivered, as the counts said."""
-        stored = await self._count(progress)
-        delivered = await self._count(progress, DeliveryStatus.DELIVERED)
+        stored, delivered = await self._store_counts(progress)
         if stored >= progress.expected and delivered >= progress.expected:
             progress.stored, progress.delivered = stored, delivered
             progress.delivered_seen_s = time.time() - accepted_at
@@ -159,6 +157,11 @@ class IncidentNotifications:
         progress.disagreements += 1
         print(f"  the store counts {stored} stored, {delivered} delivered", flush=True)
         return False
+
+    async def _store_counts(self, progress: Progress) -> tuple[int, int]:
+        """The incident's notifications in the store: stored, and delivered."""
+        stored = await self._count(progress)
+        return stored, await self._count(progress, DeliveryStatus.DELIVERED)
 
     async def _count(self, progress: Progress, status: DeliveryStatus | None = None) -> int:
         query: Document = {"incident_id": self.incident_id}
